@@ -1,0 +1,151 @@
+// DB: the engine's facade. Everything a server needs: Open, Put, Delete, Get,
+// Scan, Flush, LookupInSSTable, Stats, Close. It owns the commit thread (log
+// append, group sync, MemTable insert) and the background strand (flushes and
+// compactions).
+//
+// Thread safety: every method may be called from any thread. Callbacks of the
+// *Async methods run on an engine thread and must not block for long.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/options.h"
+#include "core/status.h"
+
+namespace lsmd {
+
+struct FlushResult {
+  bool wrote_file = false;  // false: the MemTable was empty, no file written
+  std::string file_name;    // e.g. "L0_001.sst"
+  int level = 0;
+  uint64_t entries = 0;
+  uint64_t bloom_bits = 0;
+  uint64_t size_bytes = 0;
+  std::string smallest_key;
+  std::string largest_key;
+};
+
+struct SSTableLookupResult {
+  bool found = false;
+  std::string value;
+  bool bloom_checked = false;
+  int disk_reads = 0;
+};
+
+struct ScanResult {
+  std::vector<std::pair<std::string, std::string>> entries;
+  bool more = false;  // more keys remain in [start, end) past the limit
+};
+
+struct TableInfo {
+  std::string name;
+  int level = 0;
+  uint64_t entries = 0;
+  uint64_t size_bytes = 0;
+  uint64_t bloom_bits = 0;
+  std::string smallest_key;
+  std::string largest_key;
+};
+
+struct LevelInfo {
+  int level = 0;
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+};
+
+struct CompactResult {
+  std::vector<LevelInfo> levels;
+  uint64_t duration_ms = 0;
+};
+
+struct DBStats {
+  uint64_t memtable_bytes = 0;
+  uint64_t memtable_entries = 0;
+  uint64_t memtable_threshold_bytes = 0;
+  uint64_t frozen_memtables = 0;
+  uint64_t flushes = 0;
+  uint64_t flush_failures = 0;
+  uint64_t write_stalls = 0;        // writes that waited for a flush or compaction
+  uint64_t write_slowdowns = 0;     // writes delayed because L0 is filling up
+  uint64_t bloom_negatives = 0;     // table lookups the filter answered alone
+  uint64_t bloom_false_positives = 0;  // filter said maybe, the table did not hold the key
+  uint64_t wal_bytes_written = 0;
+  uint64_t sstable_bytes_written = 0;
+  uint64_t compactions = 0;
+  uint64_t compaction_bytes_read = 0;
+  uint64_t compaction_bytes_written = 0;
+  std::vector<LevelInfo> levels;
+  std::vector<TableInfo> tables;
+};
+
+class DB {
+ public:
+  using WriteCallback = std::function<void(Status)>;
+  using FlushCallback = std::function<void(Result<FlushResult>)>;
+  using CompactCallback = std::function<void(Result<CompactResult>)>;
+
+  // Locks dir (Busy if another process holds it), loads the manifest, opens
+  // every live SSTable, replays unflushed logs, removes leftover temp files.
+  static Result<std::unique_ptr<DB>> Open(const Options& options, const std::string& dir);
+  // Finishes queued writes and background work, then closes. See Close().
+  ~DB();
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+
+  // Returns once the write is in the log (synced under SyncMode::kAlways)
+  // and the MemTable. Concurrent writers share one sync (group commit).
+  Status Put(std::string_view key, std::string_view value);
+  Status Delete(std::string_view key);
+  // The same, without blocking the caller: done runs on the commit thread.
+  void PutAsync(std::string_view key, std::string_view value, WriteCallback done);
+  void DeleteAsync(std::string_view key, WriteCallback done);
+
+  // NotFound if the key is absent or deleted.
+  Status Get(std::string_view key, std::string* value);
+
+  // Keys in [start, end) in order, newest versions, no tombstones; an empty
+  // end means no upper bound. At most limit entries.
+  Status Scan(std::string_view start, std::string_view end, size_t limit, ScanResult* out);
+
+  // Freezes the current MemTable and returns once its SSTable is durable and
+  // recorded in the manifest (earlier frozen MemTables are flushed first).
+  Result<FlushResult> Flush();
+  void FlushAsync(FlushCallback done);
+
+  // Merges every level down to the deepest one that holds data.
+  Result<CompactResult> CompactAll();
+  void CompactAllAsync(CompactCallback done);
+
+  // The automatic flush threshold from now on (1 byte .. 1 GiB).
+  Status SetMemTableThreshold(size_t bytes);
+
+  // Looks the key up in one live SSTable only. NotFound if no live table has
+  // that name (with "compacted" in the message if compaction removed it).
+  Result<SSTableLookupResult> LookupInSSTable(std::string_view table_name, std::string_view key);
+
+  DBStats GetStats();
+
+  // Stops taking writes, finishes queued writes, syncs the log, waits for
+  // background work. Later calls fail with InvalidArgument("closed").
+  Status Close();
+
+  // Test hooks: hold background flushes and compactions (queued work waits)
+  // until resumed. Writers keep going until the frozen queue is full.
+  void TEST_PauseBackgroundWork();
+  void TEST_ResumeBackgroundWork();
+
+  class Impl;
+
+ private:
+  explicit DB(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lsmd

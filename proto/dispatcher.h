@@ -1,0 +1,43 @@
+// Dispatcher: one request line in, one reply line out. Parses the line
+// (parse.cc), calls the engine, and renders the reply (reply_writer.cc). It is
+// the only place that knows both the messages and the engine.
+//
+// Thread safety: Handle() may be called from many threads at once; the node's
+// identity is guarded by node_mu_, reply msg_ids come from an atomic counter.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/db.h"
+
+namespace lsmd::proto {
+
+class Dispatcher {
+ public:
+  // Called exactly once per request with the reply line, without a trailing
+  // newline. It may run inline (reads) or later on an engine thread (writes,
+  // flushes, compactions): callers must not assume either.
+  using ReplyFn = std::function<void(std::string reply_line)>;
+
+  // default_node_id answers as "src" until an init message names the node.
+  Dispatcher(DB* db, std::string default_node_id);
+
+  void Handle(std::string_view line, ReplyFn done);
+
+  std::string node_id() const;
+
+ private:
+  DB* const db_;
+  mutable std::mutex node_mu_;
+  std::string node_id_;                 // GUARDED_BY(node_mu_)
+  std::vector<std::string> node_ids_;   // GUARDED_BY(node_mu_)
+  std::atomic<uint64_t> next_msg_id_{0};  // reply msg_ids, from 0 per process
+};
+
+}  // namespace lsmd::proto
