@@ -22,10 +22,10 @@ namespace lsmd {
 // One point lookup in one table, with what it cost.
 struct TableLookup {
   LookupState state = LookupState::kAbsent;
-  std::string value;           // set when state == kFound
-  bool bloom_checked = false;  // the filter was consulted
+  std::string value;            // set when state == kFound
+  bool bloom_checked = false;   // the filter was consulted
   bool bloom_negative = false;  // the filter said "definitely not here"
-  int disk_reads = 0;          // read calls actually made on the file
+  int disk_reads = 0;           // read calls actually made on the file
 };
 
 class SSTableReader {

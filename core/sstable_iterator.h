@@ -1,0 +1,48 @@
+// Access to the data segments of an open SSTable, shared by point lookups
+// (SSTableReader::Get) and the streaming iterator. Internal to core/.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/env.h"
+#include "core/iterator.h"
+#include "core/status.h"
+
+namespace lsmd {
+
+// One record of the sparse index.
+struct SegmentHandle {
+  std::string_view first_key;  // points into the reader's loaded index block
+  uint64_t offset = 0;
+  uint64_t size = 0;  // payload + checksum
+};
+
+// The data segments of one table. Immutable after SSTableReader::Open, so
+// any number of threads may read through it at once (RandomAccessFile::Read
+// is a pread, and every caller brings its own scratch buffer).
+struct TableSegments {
+  std::string path;
+  std::unique_ptr<RandomAccessFile> file;
+  std::vector<SegmentHandle> index;  // ascending first keys, never empty once open
+
+  // The last segment whose first key is <= key, or index.size() if key sorts
+  // before every segment.
+  size_t FindSegment(std::string_view key) const;
+
+  // Reads segment i with one Read call into *scratch and checks its checksum.
+  // *payload (the entries) points into *scratch. IOError if the read fails,
+  // Corruption naming the path and offset if the bytes are short or bad.
+  Status ReadSegment(size_t i, std::string* scratch, std::string_view* payload) const;
+
+  // Corruption("<path>: malformed data segment at offset N").
+  Status MalformedSegment(size_t i) const;
+};
+
+// Streams the table segment by segment; memory is bounded by one segment.
+// REQUIRES: *segments outlives the iterator.
+std::unique_ptr<Iterator> NewSSTableIterator(const TableSegments* segments);
+
+}  // namespace lsmd
