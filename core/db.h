@@ -72,9 +72,9 @@ struct DBStats {
   uint64_t frozen_memtables = 0;
   uint64_t flushes = 0;
   uint64_t flush_failures = 0;
-  uint64_t write_stalls = 0;        // writes that waited for a flush or compaction
-  uint64_t write_slowdowns = 0;     // writes delayed because L0 is filling up
-  uint64_t bloom_negatives = 0;     // table lookups the filter answered alone
+  uint64_t write_stalls = 0;           // writes that waited for a flush or compaction
+  uint64_t write_slowdowns = 0;        // writes delayed because L0 is filling up
+  uint64_t bloom_negatives = 0;        // table lookups the filter answered alone
   uint64_t bloom_false_positives = 0;  // filter said maybe, the table did not hold the key
   uint64_t wal_bytes_written = 0;
   uint64_t sstable_bytes_written = 0;

@@ -133,12 +133,12 @@ class FaultInjectionEnv : public Env {
  private:
   Env* const base_;
   mutable std::mutex mu_;
-  int write_errno_ = 0;          // GUARDED_BY(mu_)
-  std::string write_filter_;     // GUARDED_BY(mu_)
-  int read_errno_ = 0;           // GUARDED_BY(mu_)
-  std::string read_filter_;      // GUARDED_BY(mu_)
-  int write_faults_ = 0;         // GUARDED_BY(mu_)
-  int read_faults_ = 0;          // GUARDED_BY(mu_)
+  int write_errno_ = 0;       // GUARDED_BY(mu_)
+  std::string write_filter_;  // GUARDED_BY(mu_)
+  int read_errno_ = 0;        // GUARDED_BY(mu_)
+  std::string read_filter_;   // GUARDED_BY(mu_)
+  int write_faults_ = 0;      // GUARDED_BY(mu_)
+  int read_faults_ = 0;       // GUARDED_BY(mu_)
 };
 
 }  // namespace lsmd

@@ -30,8 +30,14 @@ class MemTable {
   // The newest version of key: kFound (value set), kDeleted or kAbsent.
   LookupState Get(std::string_view key, std::string* value) const;
 
-  // Bytes accounted for the size threshold: key + value + per-entry overhead
-  // (sequence, kind, skiplist node) for every version held.
+  // Bytes charged per version on top of its key and value: the 16-byte entry
+  // header (8-byte sequence+kind tag, 4-byte key and value lengths), the
+  // skiplist links (4/3 of an 8-byte pointer per node on average) and arena
+  // alignment padding (up to 7 bytes), rounded to 32.
+  static constexpr size_t kEntryOverhead = 32;
+
+  // Bytes accounted for the size threshold: key + value + kEntryOverhead for
+  // every version held. Cheap; any thread may call it while the writer adds.
   size_t ApproximateBytes() const;
   // Versions held, overwritten ones and tombstones included.
   size_t entries() const;

@@ -33,9 +33,9 @@ struct Options {
   std::chrono::milliseconds flush_retry_delay{1000};
 
   // Leveled compaction (docs/COMPACTION.md).
-  int l0_compaction_trigger = 4;    // L0 files that start a compaction into L1
-  int l0_slowdown_trigger = 8;      // L0 files at which each write is delayed 1 ms
-  int l0_stop_trigger = 12;         // L0 files at which writes wait for compaction
+  int l0_compaction_trigger = 4;         // L0 files that start a compaction into L1
+  int l0_slowdown_trigger = 8;           // L0 files at which each write is delayed 1 ms
+  int l0_stop_trigger = 12;              // L0 files at which writes wait for compaction
   uint64_t target_file_bytes = 2 << 20;  // size of the files compaction writes
   uint64_t level1_max_bytes = 10 << 20;  // each deeper level holds 10 times more
 

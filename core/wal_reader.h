@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/env.h"
 #include "core/status.h"
@@ -30,13 +31,27 @@ class WalReader {
   const Status& status() const { return status_; }
 
  private:
+  // Reads until buffer_ holds `need` unconsumed bytes or the file ends.
+  Status FillBuffer(size_t need);
+  size_t buffered() const { return buffer_.size() - buffer_pos_; }
+  Outcome Stop(Outcome outcome, Status status);
+  Status TornTail(std::string_view why) const;
+  Status BadRecord(std::string_view why) const;
+
+  // A WalReader is used by one thread (recovery) at a time.
   std::unique_ptr<SequentialFile> file_;
   std::string path_;
-  uint64_t file_size_;
-  uint64_t offset_ = 0;
+  uint64_t file_size_;   // Lowered to the real end if the file turns out shorter.
+  uint64_t offset_ = 0;  // File offset of the next record's header.
   uint64_t good_bytes_ = 0;
   Status status_;
-  std::string buffer_;
+  std::string buffer_;  // Read-ahead; bytes before buffer_pos_ are consumed.
+  size_t buffer_pos_ = 0;
+  uint64_t read_pos_ = 0;  // File offset of the end of buffer_.
+  bool eof_ = false;
+  bool stopped_ = false;  // Once set, ReadRecord keeps returning stop_outcome_.
+  Outcome stop_outcome_ = Outcome::kEof;
+  std::string scratch_;  // For SequentialFile::Read.
 };
 
 }  // namespace lsmd

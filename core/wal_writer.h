@@ -17,6 +17,9 @@
 namespace lsmd {
 
 constexpr size_t kWalHeaderSize = 4 + 8;
+// The largest payload AddRecord accepts; WalReader treats a bigger length as
+// corruption (no writer produced it), not as a torn tail.
+constexpr size_t kWalMaxRecordSize = size_t{1} << 30;
 
 // Owned by the engine's commit thread; not thread-safe.
 class WalWriter {

@@ -33,8 +33,8 @@ class WriteBatch {
   std::string_view Contents() const { return rep_; }
 
   // Calls fn for each entry in order with its sequence number.
-  using Visitor =
-      std::function<void(uint64_t seq, ValueKind kind, std::string_view key, std::string_view value)>;
+  using Visitor = std::function<void(uint64_t seq, ValueKind kind, std::string_view key,
+                                     std::string_view value)>;
   Status Iterate(const Visitor& fn) const;
 
   // Adopts an encoded record read back from a log; Corruption if malformed.

@@ -1,0 +1,163 @@
+// The flush path, on the background strand: take the oldest frozen MemTable,
+// stream it into an SSTable (WriteLevel0Table), record the table in the
+// manifest, install a new Version, then release the MemTable and its log.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <thread>
+
+#include "core/db_impl.h"
+#include "core/filename.h"
+#include "core/sstable_reader.h"
+#include "core/table_file.h"
+
+namespace lsmd {
+
+void DB::Impl::MaybeScheduleFlush() {
+  if (flush_scheduled_ || imm_.empty() || paused_ || retry_pending_) return;
+  flush_scheduled_ = true;
+  boost::asio::post(bg_strand_, [this] { BackgroundFlush(); });
+}
+
+ManifestState DB::Impl::ManifestSnapshot() const {
+  ManifestState state = manifest_;
+  state.next_log_number = next_log_number_;
+  state.tables = current_->AllFiles();
+  return state;
+}
+
+Result<std::shared_ptr<TableHandle>> DB::Impl::OpenTable(const FileMeta& meta) {
+  auto reader = SSTableReader::Open(env_, dir_ + "/" + TableFileName(meta.level, meta.number));
+  if (!reader.ok()) return reader.status();
+  return std::make_shared<TableHandle>(env_, dir_, meta, std::move(*reader));
+}
+
+Status DB::Impl::WriteLevel0Table(const MemTable& mem, uint64_t number,
+                                  std::shared_ptr<TableHandle>* table) {
+  auto writer = TableFileWriter::Create(env_, dir_, options_, /*level=*/0, number);
+  if (!writer.ok()) return writer.status();
+  auto it = mem.NewIterator();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Status s = (*writer)->Add(it->key(), it->kind(), it->value());
+    if (!s.ok()) return s;
+  }
+  auto finished = (*writer)->Finish();
+  if (!finished.ok()) return finished.status();
+  *table = std::move(*finished);
+  sstable_bytes_.fetch_add((*table)->meta().size, std::memory_order_relaxed);
+  return Status::OK();
+}
+
+void DB::Impl::BackgroundFlush() {
+  std::unique_lock lock(mu_);
+  flush_scheduled_ = false;
+  if (paused_ || imm_.empty()) return;
+  FrozenMemTable frozen = imm_.front();
+  const uint64_t number = manifest_.next_table_number++;
+  lock.unlock();
+
+  if (options_.test_flush_delay.count() > 0) std::this_thread::sleep_for(options_.test_flush_delay);
+  const auto start = std::chrono::steady_clock::now();
+  std::shared_ptr<TableHandle> table;
+  Status s = WriteLevel0Table(*frozen.mem, number, &table);
+
+  lock.lock();
+  if (s.ok()) {
+    ManifestState next = ManifestSnapshot();
+    next.tables.push_back(table->meta());
+    // Logs from the next frozen MemTable on are still needed.
+    next.log_number = imm_.size() > 1 ? imm_[1].log_number : mem_log_number_;
+    lock.unlock();
+    s = SaveManifest(env_, dir_, next);
+    lock.lock();
+    if (s.ok()) {
+      manifest_.log_number = next.log_number;
+      std::array<TableList, kNumLevels> levels;
+      for (int n = 0; n < kNumLevels; ++n) levels[n] = current_->level(n);
+      levels[0].insert(levels[0].begin(), table);  // L0 is newest first
+      current_ = std::make_shared<Version>(std::move(levels));
+      imm_.pop_front();
+      RebuildReadView();
+    } else {
+      table->MarkObsolete();  // not in any manifest: remove the file
+    }
+  }
+
+  if (s.ok()) {
+    flushes_.fetch_add(1, std::memory_order_relaxed);
+    FlushResult result;
+    result.wrote_file = true;
+    result.file_name = table->name();
+    result.level = 0;
+    result.entries = table->meta().entries;
+    result.bloom_bits = table->meta().bloom_bits;
+    result.size_bytes = table->meta().size;
+    result.smallest_key = table->meta().smallest;
+    result.largest_key = table->meta().largest;
+    auto waiters = std::move(frozen.ticket->waiters);
+    MaybeScheduleFlush();
+    MaybeScheduleCompaction();
+    lock.unlock();
+    bg_cv_.notify_all();
+    env_->RemoveFile(dir_ + "/" + LogFileName(frozen.log_number));
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    spdlog::info("flush: wrote {} ({} entries, {} bytes) in {} ms", result.file_name,
+                 result.entries, result.size_bytes, ms);
+    for (auto& done : waiters) done(result);
+    return;
+  }
+
+  // Keep every frozen MemTable and its log; tell everyone waiting on them
+  // (they flush in order, so none can finish before this one) and retry.
+  flush_failures_.fetch_add(1, std::memory_order_relaxed);
+  std::vector<FlushCallback> waiters;
+  for (FrozenMemTable& f : imm_) {
+    for (auto& w : f.ticket->waiters) waiters.push_back(std::move(w));
+    f.ticket->waiters.clear();
+  }
+  const bool retry = !closing_;
+  if (retry) retry_pending_ = true;
+  lock.unlock();
+  bg_cv_.notify_all();
+  spdlog::error("flush of {} failed, keeping its MemTable and log{}: {}", TableFileName(0, number),
+                retry ? " and retrying" : "", s.ToString());
+  for (auto& done : waiters) done(s);
+  if (retry) {
+    retry_timer_.expires_after(options_.flush_retry_delay);
+    retry_timer_.async_wait([this](const boost::system::error_code&) {
+      std::lock_guard guard(mu_);
+      retry_pending_ = false;
+      if (!closing_) MaybeScheduleFlush();
+    });
+  }
+}
+
+void DB::Impl::RebuildReadView() {
+  auto view = std::make_shared<ReadView>();
+  view->mem = mem_;
+  for (auto it = imm_.rbegin(); it != imm_.rend(); ++it) view->frozen.push_back(it->mem);
+  view->version = current_;
+  view_ = std::move(view);
+}
+
+std::shared_ptr<const ReadView> DB::Impl::GetReadView() {
+  std::lock_guard lock(mu_);
+  return view_;
+}
+
+void DB::Impl::PauseBackgroundWork() {
+  std::lock_guard lock(mu_);
+  paused_ = true;
+}
+
+void DB::Impl::ResumeBackgroundWork() {
+  std::lock_guard lock(mu_);
+  paused_ = false;
+  MaybeScheduleFlush();
+  MaybeScheduleCompaction();
+}
+
+}  // namespace lsmd

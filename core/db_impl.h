@@ -1,0 +1,186 @@
+// DB::Impl: the engine's state and the threads that own it.
+//
+// Threads and what they own:
+// - The committer: whichever thread runs CommitLoop (a synchronous writer that
+//   found no committer active, or the engine's commit thread for async
+//   writes). Exactly one at a time (committing_). It alone appends to log_,
+//   inserts into mem_ and switches MemTables, so the skiplist has one writer.
+// - The background strand (bg_strand_ on a one-thread pool): flushes and
+//   compactions, one at a time. It alone writes SSTables and the manifest.
+// - Readers (any thread): take a ReadView under mu_, then read without locks.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/db.h"
+#include "core/manifest.h"
+#include "core/memtable.h"
+#include "core/version.h"
+#include "core/wal_writer.h"
+#include "core/write_batch.h"
+
+namespace lsmd {
+
+// Everything a Get or Scan reads, as of one moment. Immutable once built.
+struct ReadView {
+  std::shared_ptr<MemTable> mem;
+  std::vector<std::shared_ptr<MemTable>> frozen;  // newest first
+  std::shared_ptr<const Version> version;
+};
+
+// Callers waiting for one frozen MemTable's flush.
+struct FlushTicket {
+  std::vector<DB::FlushCallback> waiters;  // GUARDED_BY(DB::Impl::mu_)
+};
+
+struct FrozenMemTable {
+  std::shared_ptr<MemTable> mem;
+  uint64_t log_number = 0;
+  std::shared_ptr<FlushTicket> ticket;
+};
+
+// One request in the commit queue: a batch of writes, or a request to freeze
+// the MemTable (an explicit flush), ordered with the writes around it.
+struct PendingWrite {
+  enum class Kind { kWrite, kFreeze };
+  Kind kind = Kind::kWrite;
+  WriteBatch batch;
+  DB::WriteCallback write_done;  // async writes; null for synchronous ones
+  DB::FlushCallback flush_done;  // kFreeze
+  bool finished = false;         // GUARDED_BY(write_mu_); synchronous writers wait on it
+  Status status;                 // GUARDED_BY(write_mu_)
+};
+
+class DB::Impl {
+ public:
+  Impl(const Options& options, std::string dir);
+  ~Impl();
+
+  // db_open.cc
+  Status Open();
+  Status Close();
+
+  // db_write.cc
+  Status Write(WriteBatch batch);
+  void WriteAsync(WriteBatch batch, WriteCallback done);
+  void FlushAsync(FlushCallback done);
+  Status SetMemTableThreshold(size_t bytes);
+
+  // db_read.cc
+  Status Get(std::string_view key, std::string* value);
+  Status Scan(std::string_view start, std::string_view end, size_t limit, ScanResult* out);
+  Result<SSTableLookupResult> LookupInSSTable(std::string_view name, std::string_view key);
+  DBStats GetStats();
+
+  // compaction_driver.cc
+  void CompactAllAsync(CompactCallback done);
+
+  void PauseBackgroundWork();
+  void ResumeBackgroundWork();
+
+ private:
+  // --- commit pipeline (db_write.cc) ---
+  // Runs on the commit thread: becomes the committer whenever async work waits.
+  void CommitThreadMain();
+  // REQUIRES: committing_ set by the caller. Commits groups until the queue is
+  // empty or, when mine is given, until mine is finished.
+  void CommitLoop(PendingWrite* mine);
+  // Commits a group of writes (or one freeze request). Committer only.
+  Status CommitWrites(const std::vector<PendingWrite*>& group);
+  void CommitFreeze(PendingWrite* freeze);
+  // REQUIRES: mu_ held (through lock), committer. Waits out stalls, freezes a
+  // full MemTable. force: freeze even if below the threshold.
+  Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force);
+  // REQUIRES: mu_ held, committer. Starts a new log and MemTable.
+  Status SwitchMemTable();
+  void Enqueue(PendingWrite* w);
+
+  // --- background work (db_flush.cc, compaction_driver.cc) ---
+  // REQUIRES: mu_ held.
+  void MaybeScheduleFlush();
+  void MaybeScheduleCompaction();
+  void BackgroundFlush();
+  void BackgroundCompaction();
+  // Writes mem to a new SSTable at `level`; on success *table is open and durable.
+  Status WriteLevel0Table(const MemTable& mem, uint64_t number,
+                          std::shared_ptr<TableHandle>* table);
+  // REQUIRES: mu_ held. Publishes a new ReadView from mem_, imm_, current_.
+  void RebuildReadView();
+  // REQUIRES: mu_ held. The manifest state to save: manifest_ with the
+  // current log counters filled in.
+  ManifestState ManifestSnapshot() const;
+  std::shared_ptr<const ReadView> GetReadView();
+  // Opens an SSTable this engine wrote.
+  Result<std::shared_ptr<TableHandle>> OpenTable(const FileMeta& meta);
+
+  // --- recovery (db_open.cc) ---
+  Status RemoveLeftoverFiles(const std::vector<std::string>& names);
+  Status ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* mem);
+
+  friend class CompactionJobRunner;
+
+  const Options options_;
+  Env* const env_;
+  const std::string dir_;
+  std::unique_ptr<FileLock> dir_lock_;
+
+  // Guards the engine's shared state below. Never held across file I/O
+  // except the short create of a new log file in SwitchMemTable.
+  std::mutex mu_;
+  // Signaled when a flush or compaction finishes or fails (stalled writers).
+  std::condition_variable bg_cv_;
+  std::shared_ptr<MemTable> mem_;                 // GUARDED_BY(mu_); inserted into by the committer
+  uint64_t mem_log_number_ = 0;                   // GUARDED_BY(mu_)
+  std::deque<FrozenMemTable> imm_;                // GUARDED_BY(mu_); oldest first
+  std::shared_ptr<const Version> current_;        // GUARDED_BY(mu_)
+  std::shared_ptr<const ReadView> view_;          // GUARDED_BY(mu_)
+  ManifestState manifest_;                        // GUARDED_BY(mu_); written on the strand
+  uint64_t next_log_number_ = 1;                  // GUARDED_BY(mu_)
+  size_t memtable_threshold_;                     // GUARDED_BY(mu_)
+  bool flush_scheduled_ = false;                  // GUARDED_BY(mu_)
+  bool compaction_scheduled_ = false;             // GUARDED_BY(mu_)
+  bool retry_pending_ = false;                    // GUARDED_BY(mu_)
+  bool paused_ = false;                           // GUARDED_BY(mu_)
+  bool closing_ = false;                          // GUARDED_BY(mu_)
+  std::vector<CompactCallback> compact_waiters_;  // GUARDED_BY(mu_)
+  bool manual_compaction_ = false;                // GUARDED_BY(mu_)
+
+  // Owned by the committer.
+  std::unique_ptr<WalWriter> log_;
+  bool log_broken_ = false;  // an append failed: never append to this log again
+  uint64_t last_sequence_ = 0;
+
+  // Commit queue.
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;       // a write finished, or committing_ was released
+  std::condition_variable commit_cv_;      // wakes the commit thread
+  std::deque<PendingWrite*> write_queue_;  // GUARDED_BY(write_mu_)
+  bool committing_ = false;                // GUARDED_BY(write_mu_)
+  bool writes_closed_ = false;             // GUARDED_BY(write_mu_)
+  bool stop_commit_thread_ = false;        // GUARDED_BY(write_mu_)
+  std::thread commit_thread_;
+
+  // Background strand: one thread, so flushes and compactions never overlap.
+  boost::asio::thread_pool bg_pool_{1};
+  boost::asio::strand<boost::asio::thread_pool::executor_type> bg_strand_;
+  boost::asio::steady_timer retry_timer_;   // used on bg_strand_ only
+  std::atomic<bool> shutting_down_{false};  // compaction abandons its work when set
+
+  // Counters for Stats; relaxed atomics, written from any thread.
+  std::atomic<uint64_t> flushes_{0}, flush_failures_{0}, write_stalls_{0}, write_slowdowns_{0};
+  std::atomic<uint64_t> bloom_negatives_{0}, bloom_false_positives_{0};
+  std::atomic<uint64_t> wal_bytes_{0}, sstable_bytes_{0};
+  std::atomic<uint64_t> compactions_{0}, compaction_bytes_read_{0}, compaction_bytes_written_{0};
+};
+
+}  // namespace lsmd

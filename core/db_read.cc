@@ -1,0 +1,125 @@
+// The read path. A get: ReadView (one shared_ptr copy under mu_) -> MemTable
+// -> frozen MemTables newest first -> Version::TablesForKey (L0 newest first,
+// then one table per level) -> SSTableReader::Get (Bloom filter, sparse
+// index, one segment read). The first put or tombstone found decides.
+#include "core/db_impl.h"
+#include "core/filename.h"
+#include "core/merging_iterator.h"
+
+namespace lsmd {
+
+Status DB::Impl::Get(std::string_view key, std::string* value) {
+  std::shared_ptr<const ReadView> view = GetReadView();
+  LookupState state = view->mem->Get(key, value);
+  for (size_t i = 0; state == LookupState::kAbsent && i < view->frozen.size(); ++i) {
+    state = view->frozen[i]->Get(key, value);
+  }
+  if (state == LookupState::kFound) return Status::OK();
+  if (state == LookupState::kDeleted) return Status::NotFound("");
+
+  for (const auto& table : view->version->TablesForKey(key)) {
+    TableLookup lookup;
+    Status s = table->reader().Get(key, &lookup);
+    if (!s.ok()) return s;
+    if (lookup.bloom_negative) {
+      bloom_negatives_.fetch_add(1, std::memory_order_relaxed);
+    } else if (lookup.state == LookupState::kAbsent && lookup.disk_reads > 0) {
+      bloom_false_positives_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (lookup.state == LookupState::kFound) {
+      *value = std::move(lookup.value);
+      return Status::OK();
+    }
+    if (lookup.state == LookupState::kDeleted) return Status::NotFound("");
+  }
+  return Status::NotFound("");
+}
+
+Status DB::Impl::Scan(std::string_view start, std::string_view end, size_t limit, ScanResult* out) {
+  out->entries.clear();
+  out->more = false;
+  // The view keeps every MemTable and table file alive until the scan ends,
+  // even if a flush or compaction replaces them meanwhile.
+  std::shared_ptr<const ReadView> view = GetReadView();
+  std::vector<std::unique_ptr<Iterator>> sources;
+  sources.push_back(view->mem->NewIterator());
+  for (const auto& frozen : view->frozen) sources.push_back(frozen->NewIterator());
+  view->version->AddIterators(&sources);
+  auto it = NewMergingIterator(std::move(sources));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    if (!end.empty() && it->key() >= end) break;
+    if (it->kind() == ValueKind::kTombstone) continue;
+    if (out->entries.size() == limit) {
+      out->more = true;
+      break;
+    }
+    out->entries.emplace_back(std::string(it->key()), std::string(it->value()));
+  }
+  return it->status();
+}
+
+Result<SSTableLookupResult> DB::Impl::LookupInSSTable(std::string_view name, std::string_view key) {
+  std::shared_ptr<const ReadView> view = GetReadView();
+  std::shared_ptr<TableHandle> table = view->version->FindTable(name);
+  if (!table) {
+    // Never echo a long client-supplied name back; never touch the disk for it.
+    const std::string shown = name.size() <= 64 ? std::string(name) : "the named file";
+    const ParsedFileName parsed = ParseFileName(name);
+    uint64_t next_number;
+    {
+      std::lock_guard lock(mu_);
+      next_number = manifest_.next_table_number;
+    }
+    if (parsed.type == FileType::kTable && parsed.number < next_number &&
+        name == TableFileName(parsed.level, parsed.number)) {
+      return Status::NotFound(shown + " is no longer live: compaction merged it into other tables");
+    }
+    return Status::NotFound("no live SSTable named " + shown);
+  }
+  TableLookup lookup;
+  Status s = table->reader().Get(key, &lookup);
+  if (!s.ok()) return s;
+  SSTableLookupResult result;
+  result.found = lookup.state == LookupState::kFound;
+  if (result.found) result.value = std::move(lookup.value);
+  result.bloom_checked = lookup.bloom_checked;
+  result.disk_reads = lookup.disk_reads;
+  return result;
+}
+
+DBStats DB::Impl::GetStats() {
+  DBStats stats;
+  std::shared_ptr<const ReadView> view;
+  {
+    std::lock_guard lock(mu_);
+    view = view_;
+    stats.memtable_threshold_bytes = memtable_threshold_;
+    stats.frozen_memtables = imm_.size();
+  }
+  stats.memtable_bytes = view->mem->ApproximateBytes();
+  stats.memtable_entries = view->mem->entries();
+  stats.flushes = flushes_.load(std::memory_order_relaxed);
+  stats.flush_failures = flush_failures_.load(std::memory_order_relaxed);
+  stats.write_stalls = write_stalls_.load(std::memory_order_relaxed);
+  stats.write_slowdowns = write_slowdowns_.load(std::memory_order_relaxed);
+  stats.bloom_negatives = bloom_negatives_.load(std::memory_order_relaxed);
+  stats.bloom_false_positives = bloom_false_positives_.load(std::memory_order_relaxed);
+  stats.wal_bytes_written = wal_bytes_.load(std::memory_order_relaxed);
+  stats.sstable_bytes_written = sstable_bytes_.load(std::memory_order_relaxed);
+  stats.compactions = compactions_.load(std::memory_order_relaxed);
+  stats.compaction_bytes_read = compaction_bytes_read_.load(std::memory_order_relaxed);
+  stats.compaction_bytes_written = compaction_bytes_written_.load(std::memory_order_relaxed);
+  const Version& version = *view->version;
+  for (int n = 0; n < kNumLevels; ++n) {
+    stats.levels.push_back(
+        LevelInfo{n, static_cast<uint64_t>(version.NumFiles(n)), version.LevelBytes(n)});
+    for (const auto& t : version.level(n)) {
+      const FileMeta& m = t->meta();
+      stats.tables.push_back(
+          TableInfo{t->name(), m.level, m.entries, m.size, m.bloom_bits, m.smallest, m.largest});
+    }
+  }
+  return stats;
+}
+
+}  // namespace lsmd

@@ -1,0 +1,272 @@
+// The write path: commit queue, group commit, MemTable switch.
+//
+// A put: DB::Put -> Write -> Enqueue -> CommitLoop (this thread, if no
+// committer is active) -> CommitWrites: MakeRoomForWrite (maybe
+// FreezeMemTable via SwitchMemTable), one log record for the whole group,
+// one fdatasync under SyncMode::kAlways, MemTable inserts, then every writer
+// of the group is answered.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "core/db_impl.h"
+#include "core/filename.h"
+
+namespace lsmd {
+namespace {
+
+// A group stops growing here, so one huge write does not delay small ones
+// behind it for long and a group's record stays bounded.
+constexpr size_t kMaxGroupBytes = 1 << 20;
+
+}  // namespace
+
+Status DB::Impl::Write(WriteBatch batch) {
+  PendingWrite w;
+  w.batch = std::move(batch);
+  std::unique_lock lock(write_mu_);
+  if (writes_closed_) return Status::InvalidArgument("engine is closed");
+  write_queue_.push_back(&w);
+  // Wait until our write is done or nobody is committing; in the latter case
+  // this thread commits (its own write and whatever queued behind it).
+  write_cv_.wait(lock, [&] { return w.finished || !committing_; });
+  if (w.finished) return w.status;
+  committing_ = true;
+  lock.unlock();
+  CommitLoop(&w);
+  lock.lock();
+  committing_ = false;
+  if (!write_queue_.empty()) {
+    write_cv_.notify_all();
+    commit_cv_.notify_one();
+  }
+  return w.status;
+}
+
+void DB::Impl::Enqueue(PendingWrite* w) {
+  std::unique_lock lock(write_mu_);
+  if (writes_closed_) {
+    lock.unlock();
+    Status closed = Status::InvalidArgument("engine is closed");
+    if (w->kind == PendingWrite::Kind::kFreeze) {
+      w->flush_done(closed);
+    } else {
+      w->write_done(closed);
+    }
+    delete w;
+    return;
+  }
+  write_queue_.push_back(w);
+  if (!committing_) commit_cv_.notify_one();
+}
+
+void DB::Impl::WriteAsync(WriteBatch batch, WriteCallback done) {
+  auto* w = new PendingWrite;
+  w->batch = std::move(batch);
+  w->write_done = std::move(done);
+  Enqueue(w);
+}
+
+void DB::Impl::FlushAsync(FlushCallback done) {
+  auto* w = new PendingWrite;
+  w->kind = PendingWrite::Kind::kFreeze;
+  w->flush_done = std::move(done);
+  Enqueue(w);
+}
+
+void DB::Impl::CommitThreadMain() {
+  std::unique_lock lock(write_mu_);
+  while (true) {
+    commit_cv_.wait(lock, [&] {
+      return (stop_commit_thread_ && !committing_) || (!committing_ && !write_queue_.empty());
+    });
+    if (write_queue_.empty() && stop_commit_thread_) return;
+    committing_ = true;
+    lock.unlock();
+    CommitLoop(nullptr);
+    lock.lock();
+    committing_ = false;
+    write_cv_.notify_all();
+  }
+}
+
+void DB::Impl::CommitLoop(PendingWrite* mine) {
+  std::vector<PendingWrite*> group;
+  while (true) {
+    group.clear();
+    {
+      std::lock_guard lock(write_mu_);
+      if (write_queue_.empty() || (mine != nullptr && mine->finished)) return;
+      PendingWrite* first = write_queue_.front();
+      write_queue_.pop_front();
+      group.push_back(first);
+      if (first->kind == PendingWrite::Kind::kWrite) {
+        size_t bytes = first->batch.ByteSize();
+        while (!write_queue_.empty()) {
+          PendingWrite* next = write_queue_.front();
+          if (next->kind != PendingWrite::Kind::kWrite) break;
+          if (bytes + next->batch.ByteSize() > kMaxGroupBytes) break;
+          bytes += next->batch.ByteSize();
+          group.push_back(next);
+          write_queue_.pop_front();
+        }
+      }
+    }
+
+    if (group.front()->kind == PendingWrite::Kind::kFreeze) {
+      CommitFreeze(group.front());
+      delete group.front();
+      continue;
+    }
+
+    Status s = CommitWrites(group);
+    std::vector<PendingWrite*> async_done;
+    {
+      std::lock_guard lock(write_mu_);
+      for (PendingWrite* w : group) {
+        w->status = s;
+        w->finished = true;
+        if (w->write_done) async_done.push_back(w);
+      }
+    }
+    write_cv_.notify_all();
+    for (PendingWrite* w : async_done) {
+      w->write_done(s);
+      delete w;
+    }
+  }
+}
+
+Status DB::Impl::CommitWrites(const std::vector<PendingWrite*>& group) {
+  std::unique_lock lock(mu_);
+  Status s = MakeRoomForWrite(lock, /*force=*/false);
+  if (!s.ok()) return s;
+  MemTable* mem = mem_.get();
+  lock.unlock();
+
+  // One record for the whole group: it is replayed all or nothing.
+  WriteBatch merged;
+  WriteBatch* batch = &group.front()->batch;
+  if (group.size() > 1) {
+    for (PendingWrite* w : group) merged.Append(w->batch);
+    batch = &merged;
+  }
+  batch->SetSequence(last_sequence_ + 1);
+
+  s = log_->AddRecord(batch->Contents());
+  if (s.ok() && options_.sync == SyncMode::kAlways) s = log_->Sync();
+  if (!s.ok()) {
+    // The record may be half written: appending after it would turn a torn
+    // tail into corruption in the middle of the log. Start a new log first.
+    log_broken_ = true;
+    spdlog::error("write-ahead log append failed, switching to a new log: {}", s.ToString());
+    return s;
+  }
+  wal_bytes_.fetch_add(batch->ByteSize() + kWalHeaderSize, std::memory_order_relaxed);
+  last_sequence_ += batch->count();
+  return batch->Iterate([mem](uint64_t seq, ValueKind kind, std::string_view key,
+                              std::string_view value) { mem->Add(seq, kind, key, value); });
+}
+
+void DB::Impl::CommitFreeze(PendingWrite* freeze) {
+  std::unique_lock lock(mu_);
+  retry_pending_ = false;  // an explicit flush retries a failed one now
+  if (mem_->entries() == 0 && !log_broken_) {
+    if (imm_.empty()) {
+      lock.unlock();
+      freeze->flush_done(FlushResult{});  // nothing to flush: no file written
+    } else {
+      // Complete when the newest frozen MemTable (flushed last) is durable.
+      imm_.back().ticket->waiters.push_back(std::move(freeze->flush_done));
+      MaybeScheduleFlush();
+    }
+    return;
+  }
+  Status s = MakeRoomForWrite(lock, /*force=*/true);
+  if (s.ok() && imm_.empty()) {
+    lock.unlock();
+    freeze->flush_done(FlushResult{});  // only a broken, empty log was replaced
+    return;
+  }
+  if (!s.ok()) {
+    lock.unlock();
+    freeze->flush_done(s);
+    return;
+  }
+  imm_.back().ticket->waiters.push_back(std::move(freeze->flush_done));
+}
+
+Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force) {
+  bool allow_delay = !force;
+  bool counted_stall = false;
+  const auto deadline = std::chrono::steady_clock::now() + options_.write_stall_timeout;
+  while (true) {
+    if (closing_) return Status::InvalidArgument("engine is closed");
+    const int l0_files = current_->NumFiles(0);
+    if (allow_delay && l0_files >= options_.l0_slowdown_trigger) {
+      // Give compaction a little room rather than hitting the hard stop later.
+      write_slowdowns_.fetch_add(1, std::memory_order_relaxed);
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      lock.lock();
+      allow_delay = false;
+      continue;
+    }
+    const bool must_switch =
+        force || log_broken_ || mem_->ApproximateBytes() >= memtable_threshold_;
+    if (!must_switch) return Status::OK();
+    const bool frozen_full = static_cast<int>(imm_.size()) >= options_.max_frozen_memtables;
+    const bool l0_full = l0_files >= options_.l0_stop_trigger;
+    if (frozen_full || l0_full) {
+      if (!counted_stall) {
+        counted_stall = true;
+        write_stalls_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("write stall: {} frozen MemTables waiting, {} L0 files", imm_.size(),
+                     l0_files);
+        MaybeScheduleFlush();
+        MaybeScheduleCompaction();
+      }
+      if (bg_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        return Status::Busy("write stalled longer than " +
+                            std::to_string(options_.write_stall_timeout.count()) +
+                            " ms waiting for " + (frozen_full ? "a flush" : "compaction"));
+      }
+      continue;
+    }
+    return SwitchMemTable();
+  }
+}
+
+Status DB::Impl::SwitchMemTable() {
+  const uint64_t number = next_log_number_;
+  auto file = env_->NewWritableFile(dir_ + "/" + LogFileName(number));
+  if (!file.ok()) return file.status();
+  ++next_log_number_;
+  if (log_) log_->Close();  // every record in it was already handed to the OS
+  log_ = std::make_unique<WalWriter>(std::move(*file));
+  if (mem_->entries() == 0) {
+    // Only a broken log gets here with an empty MemTable: it holds nothing
+    // acknowledged, so it can go at once.
+    env_->RemoveFile(dir_ + "/" + LogFileName(mem_log_number_));
+  } else {
+    imm_.push_back(FrozenMemTable{mem_, mem_log_number_, std::make_shared<FlushTicket>()});
+    mem_ = std::make_shared<MemTable>();
+  }
+  log_broken_ = false;
+  mem_log_number_ = number;
+  RebuildReadView();
+  MaybeScheduleFlush();
+  return Status::OK();
+}
+
+Status DB::Impl::SetMemTableThreshold(size_t bytes) {
+  if (bytes == 0 || bytes > (size_t{1} << 30)) {
+    return Status::InvalidArgument("memtable threshold must be from 1 byte to 1 GiB");
+  }
+  std::lock_guard lock(mu_);
+  memtable_threshold_ = bytes;
+  return Status::OK();
+}
+
+}  // namespace lsmd
