@@ -14,7 +14,7 @@
 namespace lsmd {
 
 void DB::Impl::MaybeScheduleCompaction() {
-  if (compaction_scheduled_ || paused_ || closing_) return;
+  if (compaction_scheduled_ || paused_ || compaction_paused_ || closing_) return;
   if (!manual_compaction_ && !PickCompaction(*current_, options_, manifest_.compact_pointers)) {
     return;
   }
@@ -44,7 +44,7 @@ void DB::Impl::CompactAllAsync(CompactCallback done) {
 void DB::Impl::BackgroundCompaction() {
   std::unique_lock lock(mu_);
   compaction_scheduled_ = false;
-  if (paused_ || closing_) return;
+  if (paused_ || compaction_paused_ || closing_) return;
   const bool manual = manual_compaction_;
   std::shared_ptr<const Version> base = current_;
   std::optional<Compaction> picked =

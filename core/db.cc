@@ -106,5 +106,7 @@ Status DB::Close() { return impl_->Close(); }
 
 void DB::TEST_PauseBackgroundWork() { impl_->PauseBackgroundWork(); }
 void DB::TEST_ResumeBackgroundWork() { impl_->ResumeBackgroundWork(); }
+void DB::TEST_PauseCompaction() { impl_->PauseCompaction(); }
+void DB::TEST_ResumeCompaction() { impl_->ResumeCompaction(); }
 
 }  // namespace lsmd

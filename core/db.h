@@ -140,6 +140,9 @@ class DB {
   // until resumed. Writers keep going until the frozen queue is full.
   void TEST_PauseBackgroundWork();
   void TEST_ResumeBackgroundWork();
+  // Holds compactions only; flushes go on, so L0 grows.
+  void TEST_PauseCompaction();
+  void TEST_ResumeCompaction();
 
   class Impl;
 

@@ -153,6 +153,17 @@ void DB::Impl::PauseBackgroundWork() {
   paused_ = true;
 }
 
+void DB::Impl::PauseCompaction() {
+  std::lock_guard lock(mu_);
+  compaction_paused_ = true;
+}
+
+void DB::Impl::ResumeCompaction() {
+  std::lock_guard lock(mu_);
+  compaction_paused_ = false;
+  MaybeScheduleCompaction();
+}
+
 void DB::Impl::ResumeBackgroundWork() {
   std::lock_guard lock(mu_);
   paused_ = false;

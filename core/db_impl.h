@@ -87,6 +87,8 @@ class DB::Impl {
 
   void PauseBackgroundWork();
   void ResumeBackgroundWork();
+  void PauseCompaction();
+  void ResumeCompaction();
 
  private:
   // --- commit pipeline (db_write.cc) ---
@@ -151,6 +153,7 @@ class DB::Impl {
   bool compaction_scheduled_ = false;             // GUARDED_BY(mu_)
   bool retry_pending_ = false;                    // GUARDED_BY(mu_)
   bool paused_ = false;                           // GUARDED_BY(mu_)
+  bool compaction_paused_ = false;                // GUARDED_BY(mu_)
   bool closing_ = false;                          // GUARDED_BY(mu_)
   std::vector<CompactCallback> compact_waiters_;  // GUARDED_BY(mu_)
   bool manual_compaction_ = false;                // GUARDED_BY(mu_)
