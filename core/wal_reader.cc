@@ -34,6 +34,17 @@ WalReader::Outcome WalReader::ReadRecord(std::string* record) {
   const uint32_t length = DecodeFixed32(header);
   const uint64_t expected_checksum = DecodeFixed64(header + 4);
 
+  // No record has an all-zero header (the checksum of an empty payload is
+  // not zero). Zeros from here to the end are what a power loss leaves when
+  // the file's size reached the disk before its data: a torn tail.
+  if (length == 0 && expected_checksum == 0) {
+    bool all_zero = true;
+    s = ScanRestForNonZero(&all_zero);
+    if (!s.ok()) return Stop(Outcome::kIOError, std::move(s));
+    if (all_zero) return Stop(Outcome::kTornTail, TornTail("zero-filled tail"));
+    return Stop(Outcome::kCorruption, BadRecord("zeroed header followed by data"));
+  }
+
   // No writer produced such a length, so this is damage, not a crash.
   if (length > kWalMaxRecordSize) {
     return Stop(Outcome::kCorruption,
@@ -80,6 +91,22 @@ WalReader::Outcome WalReader::ReadRecord(std::string* record) {
   offset_ = record_end;
   good_bytes_ = offset_;
   return Outcome::kRecord;
+}
+
+Status WalReader::ScanRestForNonZero(bool* all_zero) {
+  *all_zero = true;
+  while (true) {
+    for (size_t i = buffer_pos_; i < buffer_.size(); ++i) {
+      if (buffer_[i] != 0) {
+        *all_zero = false;
+        return Status::OK();
+      }
+    }
+    buffer_pos_ = buffer_.size();
+    Status s = FillBuffer(1);
+    if (!s.ok()) return s;
+    if (buffered() == 0) return Status::OK();
+  }
 }
 
 Status WalReader::FillBuffer(size_t need) {

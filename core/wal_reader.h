@@ -2,7 +2,9 @@
 //
 // Tail rule: a record that runs past the end of the file, or whose checksum
 // fails while it is the last thing in the file, is a torn write from a crash:
-// ReadRecord reports kTornTail and good_bytes() says where to truncate. A bad
+// ReadRecord reports kTornTail and good_bytes() says where to truncate. So is
+// an all-zero header followed only by zeros (a power loss that extended the
+// file before its data reached the disk). A bad
 // record with more bytes after it is corruption: kCorruption, with the file and
 // offset in status().
 #pragma once
@@ -32,6 +34,8 @@ class WalReader {
 
  private:
   // Reads until buffer_ holds `need` unconsumed bytes or the file ends.
+  // Consumes the rest of the file; *all_zero says whether it held only zeros.
+  Status ScanRestForNonZero(bool* all_zero);
   Status FillBuffer(size_t need);
   size_t buffered() const { return buffer_.size() - buffer_pos_; }
   Outcome Stop(Outcome outcome, Status status);

@@ -262,6 +262,25 @@ TEST_CASE("a corrupt record with more after it is kCorruption naming file and of
   }
 }
 
+TEST_CASE("a zero-filled tail (size reached the disk before data) is a torn tail") {
+  TempDir dir;
+  Env* env = Env::Default();
+  const std::string path = dir.File("000001.log");
+  WriteLog(env, path, {"one", "two"});
+  const std::string good = ReadRaw(path);
+  WriteRaw(path, good + std::string(4096, '\0'));
+  ReadResult r = ReadLog(env, path);
+  CHECK(r.records == std::vector<std::string>{"one", "two"});
+  CHECK(r.end == WalReader::Outcome::kTornTail);
+  CHECK(r.good_bytes == good.size());
+
+  // Zeros followed by data are damage, not a crash.
+  WriteRaw(path, good + std::string(64, '\0') + "x");
+  r = ReadLog(env, path);
+  CHECK(r.end == WalReader::Outcome::kCorruption);
+  CHECK(r.status.message().find("offset " + std::to_string(good.size())) != std::string::npos);
+}
+
 TEST_CASE("read errors are kIOError with the Status") {
   TempDir dir;
   const std::string path = dir.File("io.log");
