@@ -192,6 +192,13 @@ Status DB::Impl::Close() {
     writes_closed_ = true;
     stop_commit_thread_ = true;
   }
+  {
+    // Wakes a writer stalled on a full frozen queue (it gives up) and stops
+    // new compactions and flush retries; queued flushes still run.
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  bg_cv_.notify_all();
   commit_cv_.notify_all();
   if (commit_thread_.joinable()) commit_thread_.join();  // drains the queue first
 
@@ -205,11 +212,6 @@ Status DB::Impl::Close() {
   // Let the flush in progress (and queued ones) finish; stop compaction and
   // the retry timer. Frozen MemTables left unflushed are safe in their logs.
   shutting_down_.store(true);
-  {
-    std::lock_guard lock(mu_);
-    closing_ = true;
-  }
-  bg_cv_.notify_all();
   boost::asio::post(bg_strand_, [this] { retry_timer_.cancel(); });
   bg_pool_.join();
 

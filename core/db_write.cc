@@ -40,6 +40,8 @@ Status DB::Impl::Write(WriteBatch batch) {
   if (!write_queue_.empty()) {
     write_cv_.notify_all();
     commit_cv_.notify_one();
+  } else if (stop_commit_thread_) {
+    commit_cv_.notify_one();  // Close() waits for the last committer to finish
   }
   return w.status;
 }
@@ -202,7 +204,6 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
   bool counted_stall = false;
   const auto deadline = std::chrono::steady_clock::now() + options_.write_stall_timeout;
   while (true) {
-    if (closing_) return Status::InvalidArgument("engine is closed");
     const int l0_files = current_->NumFiles(0);
     if (allow_delay && l0_files >= options_.l0_slowdown_trigger) {
       // Give compaction a little room rather than hitting the hard stop later.
@@ -219,6 +220,9 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
     const bool frozen_full = static_cast<int>(imm_.size()) >= options_.max_frozen_memtables;
     const bool l0_full = l0_files >= options_.l0_stop_trigger;
     if (frozen_full || l0_full) {
+      // Shutting down: background work is winding down, so waiting for it
+      // would only delay the exit. The write is refused, not lost.
+      if (closing_) return Status::Busy("engine is shutting down");
       if (!counted_stall) {
         counted_stall = true;
         write_stalls_.fetch_add(1, std::memory_order_relaxed);
