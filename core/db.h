@@ -127,7 +127,7 @@ class DB {
   Status SetMemTableThreshold(size_t bytes);
 
   // Looks the key up in one live SSTable only. NotFound if no live table has
-  // that name (with "compacted" in the message if compaction removed it).
+  // that name (the message says so when compaction merged it away).
   Result<SSTableLookupResult> LookupInSSTable(std::string_view table_name, std::string_view key);
 
   DBStats GetStats();

@@ -1,0 +1,40 @@
+// Writing a reply: one JSON line (without the newline) in the seed's byte
+// format, which is Python's json.dumps default style:
+//   {"src": "n1", "dest": "c0", "body": {"type": "init_ok", "in_reply_to": 1, "msg_id": 0}}
+// - separators ", " and ": " everywhere, nested objects and arrays included;
+// - keys in a fixed order: src, dest, body; in the body type, in_reply_to,
+//   msg_id, then the message's own fields in the order docs/PROTOCOL.md lists;
+// - strings escaped by Boost.JSON's serializer (quote, backslash and control
+//   characters escaped, \u0000 included; other UTF-8 written as is).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "proto/message.h"
+
+namespace lsmd::proto {
+
+struct ReplyHeader {
+  // Envelope form ({"src", "dest", "body"}) or a bare body.
+  bool envelope = false;
+  std::string src;   // this node's id (envelope only)
+  std::string dest;  // the requesting client (envelope only)
+  // The request's msg_id; omitted from the reply when the request had none.
+  std::optional<uint64_t> in_reply_to;
+  uint64_t msg_id = 0;  // the reply's own id
+};
+
+std::string WriteReply(const ReplyHeader& header, const InitOk& reply);
+std::string WriteReply(const ReplyHeader& header, const PutOk& reply);
+std::string WriteReply(const ReplyHeader& header, const GetOk& reply);
+std::string WriteReply(const ReplyHeader& header, const DeleteOk& reply);
+std::string WriteReply(const ReplyHeader& header, const ScanOk& reply);
+std::string WriteReply(const ReplyHeader& header, const SSTableFlushOk& reply);
+std::string WriteReply(const ReplyHeader& header, const SSTableLookupOk& reply);
+std::string WriteReply(const ReplyHeader& header, const CompactOk& reply);
+std::string WriteReply(const ReplyHeader& header, const StatsOk& reply);
+std::string WriteReply(const ReplyHeader& header, const ErrorReply& reply);
+
+}  // namespace lsmd::proto
