@@ -1,1 +1,204 @@
-// placeholder: being written
+#include "server/connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <utility>
+
+#include "proto/message.h"
+#include "proto/reply_writer.h"
+
+namespace lsmd::server {
+namespace {
+
+// Note: co_await is never used inside a condition (`if (co_await ...)`,
+// `a && co_await b`) in this directory: g++ 12 miscompiles that form and the
+// coroutine never resumes. Await into a local first.
+
+// Asio operations complete with (error_code, ...) as values: no exceptions.
+constexpr auto kAwaitTuple = asio::as_tuple(asio::use_awaitable);
+
+std::string PeerName(const asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  asio::ip::tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return "unknown peer";
+  std::string address = peer.address().to_string();
+  if (peer.address().is_v6()) address = "[" + address + "]";
+  return address + ":" + std::to_string(peer.port());
+}
+
+}  // namespace
+
+std::string TransportErrorLine(proto::ErrorCode code, std::string_view text) {
+  // The dispatcher's reply msg_id counter is private to it; these errors
+  // answer no request and carry msg_id 0.
+  proto::ReplyHeader bare;
+  return proto::WriteReply(bare, proto::ErrorReply{code, std::string(text)});
+}
+
+asio::awaitable<std::string> AwaitReply(proto::Dispatcher& dispatcher, std::string_view line) {
+  auto initiate = [&dispatcher, line](auto handler) {
+    // Until the reply is delivered, the tracked executor counts as work, so
+    // io_context::run() cannot return while the engine still owes a reply.
+    auto executor = asio::prefer(asio::get_associated_executor(handler),
+                                 asio::execution::outstanding_work.tracked);
+    // Dispatcher::ReplyFn is a std::function, which needs a copyable callable.
+    auto shared_handler = std::make_shared<decltype(handler)>(std::move(handler));
+    dispatcher.Handle(line, [shared_handler, executor](std::string reply) {
+      // Always post, never dispatch: when Handle answers inline we are still
+      // inside this initiating function, where Asio forbids completing the
+      // operation directly. From an engine thread the two behave the same.
+      asio::post(executor, [shared_handler, reply = std::move(reply)]() mutable {
+        (*shared_handler)(std::move(reply));
+      });
+    });
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::string)>(
+      initiate, asio::use_awaitable);
+}
+
+Connection::Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatcher,
+                       ConnectionLimits limits)
+    : socket_(std::move(socket)),
+      executor_(socket_.get_executor()),
+      dispatcher_(dispatcher),
+      limits_(limits),
+      peer_(PeerName(socket_)),
+      read_chunk_(kReadChunkBytes) {}
+
+asio::awaitable<void> Connection::Serve() {
+  spdlog::debug("{}: connected", peer_);
+  co_await ServeLines();
+  CloseSocket();
+  spdlog::debug("{}: closed", peer_);
+}
+
+asio::awaitable<void> Connection::ServeLines() {
+  size_t scanned = 0;  // input_[0, scanned) is known to hold no newline
+  bool input_closed = false;
+  for (;;) {
+    // Answer every complete line, in order, one at a time.
+    size_t line_start = 0;
+    size_t newline;
+    while ((newline = input_.find('\n', std::max(line_start, scanned))) != std::string::npos) {
+      if (newline - line_start > limits_.max_line_bytes) {
+        input_.clear();
+        co_await FailLineTooLong();
+        co_return;
+      }
+      std::string_view line(input_.data() + line_start, newline - line_start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // telnet, CRLF clients
+      std::string reply = co_await AwaitReply(dispatcher_, line);
+      output_ += reply;
+      output_ += '\n';
+      line_start = newline + 1;
+      if (output_.size() >= kMaxOutputBytes) {
+        bool written = co_await WriteOutput();
+        if (!written) co_return;
+      }
+    }
+    input_.erase(0, line_start);
+    scanned = input_.size();
+    if (input_.size() > limits_.max_line_bytes) {
+      co_await FailLineTooLong();
+      co_return;
+    }
+    if (!output_.empty()) {
+      bool written = co_await WriteOutput();
+      if (!written) co_return;
+    }
+    if (stopping_ || input_closed) co_return;
+
+    reading_ = true;
+    auto [ec, bytes] = co_await socket_.async_read_some(asio::buffer(read_chunk_), kAwaitTuple);
+    reading_ = false;
+    input_.append(read_chunk_.data(), bytes);
+    if (ec == asio::error::eof && !stopping_) {
+      // The client may half-close and still read: answer an unterminated
+      // last line too, then close.
+      input_closed = true;
+      if (!input_.empty()) input_ += '\n';
+    } else if (ec) {
+      if (ec != asio::error::operation_aborted) {
+        spdlog::debug("{}: read failed: {}", peer_, ec.message());
+      }
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Connection::FailLineTooLong() {
+  spdlog::warn("{}: request line longer than {} bytes; closing the connection", peer_,
+               limits_.max_line_bytes);
+  output_ +=
+      TransportErrorLine(proto::ErrorCode::kMalformedRequest,
+                         "line longer than " + std::to_string(limits_.max_line_bytes) + " bytes");
+  output_ += '\n';
+  bool written = co_await WriteOutput();
+  if (written) co_await LingerAndClose();
+}
+
+asio::awaitable<void> Connection::Refuse(std::string reason) {
+  output_ = TransportErrorLine(proto::ErrorCode::kTemporarilyUnavailable, reason) + "\n";
+  bool written = co_await WriteOutput();
+  if (written) co_await LingerAndClose();
+  CloseSocket();
+}
+
+asio::awaitable<bool> Connection::WriteOutput() {
+  auto [ec, bytes] = co_await asio::async_write(socket_, asio::buffer(output_), kAwaitTuple);
+  output_.clear();
+  if (ec) {
+    if (ec != asio::error::operation_aborted) {
+      spdlog::debug("{}: write failed: {}", peer_, ec.message());
+    }
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Connection::LingerAndClose() {
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  // Closing with unread input would send a reset, which can destroy the
+  // reply in flight; read and drop until the client closes or time is up.
+  asio::steady_timer deadline(executor_, limits_.linger);
+  deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->CloseSocket();
+  });
+  while (socket_.is_open()) {
+    auto [ec, bytes] = co_await socket_.async_read_some(asio::buffer(read_chunk_), kAwaitTuple);
+    if (ec) break;
+  }
+  deadline.cancel();
+  CloseSocket();
+}
+
+void Connection::Stop() {
+  asio::post(executor_, [self = shared_from_this()] {
+    self->stopping_ = true;
+    boost::system::error_code ignored;
+    // Only an idle read is cut short; a pending write finishes first.
+    if (self->reading_) self->socket_.cancel(ignored);
+  });
+}
+
+void Connection::ForceClose() {
+  asio::post(executor_, [self = shared_from_this()] { self->CloseSocket(); });
+}
+
+void Connection::CloseSocket() {
+  if (!socket_.is_open()) return;
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace lsmd::server

@@ -1,1 +1,166 @@
-int main() { return 0; }
+// lsmd: parse options, set up logging, open the engine, serve over TCP or
+// stdio until a signal or end of input, then close the engine cleanly.
+//
+// Exit codes: 0 clean shutdown, 1 runtime failure (the engine would not open
+// or close, the address would not bind), 2 bad options.
+#include <pthread.h>
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "core/db.h"
+#include "proto/dispatcher.h"
+#include "server/check_client.h"
+#include "server/options.h"
+#include "server/stdio_transport.h"
+#include "server/tcp_server.h"
+
+namespace lsmd::server {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+void SetUpLogging(const ServerOptions& options) {
+  // Logs never go to stdout: under --stdio it carries replies only.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("lsmd"));
+  if (!options.log_level.empty()) {
+    spdlog::set_level(spdlog::level::from_str(options.log_level));
+  } else {
+    spdlog::set_level(spdlog::level::info);
+    spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL, validated with the options
+  }
+}
+
+// SIGINT and SIGTERM are blocked before the engine starts its threads, so
+// they inherit the mask and a signal never lands on one of them. The TCP
+// server unblocks them for its I/O threads (Asio's signal_set takes them);
+// the stdio transport unblocks them only while it waits for input.
+void SetStopSignalsBlocked(bool blocked) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &signals, nullptr);
+}
+
+// Runs handlers until the io_context has no work left. A handler that throws
+// (only std::bad_alloc can) is logged and the thread keeps serving.
+void RunIoThread(asio::io_context& io) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("unexpected exception in an I/O thread: {}", e.what());
+    }
+  }
+}
+
+int ServeTcp(const ServerOptions& options, proto::Dispatcher& dispatcher) {
+  asio::io_context io(options.threads);
+  TcpServerLimits limits;
+  limits.max_connections = options.max_connections;
+  limits.connection.max_line_bytes = options.max_line_bytes;
+  TcpServer server(io, dispatcher, limits);
+  Status s = server.Listen(options.listen);
+  if (!s.ok()) {
+    spdlog::error("{}", s.message());
+    return s.IsInvalidArgument() ? kExitUsage : kExitFailure;
+  }
+  asio::ip::tcp::endpoint bound = server.local_endpoint();
+  if (!options.port_file.empty()) {
+    s = WritePortFile(options.port_file, bound.port());
+    if (!s.ok()) {
+      spdlog::error("{}", s.message());
+      return kExitFailure;
+    }
+  }
+  spdlog::info("lsmd {} listening on {}, data dir {}, {}", kVersion,
+               HostPort{bound.address().to_string(), bound.port()}.ToString(), options.data_dir,
+               options.DescribeSettings());
+
+  server.Start();  // its signal_set is registered: a pending signal is caught
+  SetStopSignalsBlocked(false);
+  std::vector<std::thread> io_threads;
+  for (int i = 1; i < options.threads; ++i) {
+    io_threads.emplace_back([&io] { RunIoThread(io); });
+  }
+  RunIoThread(io);
+  for (std::thread& thread : io_threads) thread.join();
+  spdlog::info("every connection closed");
+  return kExitOk;
+}
+
+int ServeStdio(const ServerOptions& options, proto::Dispatcher& dispatcher) {
+  spdlog::info("lsmd {} serving stdin/stdout, data dir {}, {}", kVersion, options.data_dir,
+               options.DescribeSettings());
+  Status s = RunStdioTransport(dispatcher, options.max_line_bytes);
+  if (!s.ok()) {
+    spdlog::error("stdio transport stopped: {}", s.ToString());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int Serve(const ServerOptions& options) {
+  SetStopSignalsBlocked(true);
+  std::signal(SIGPIPE, SIG_IGN);  // a vanished client or reader is an error value
+
+  Result<std::unique_ptr<DB>> db = DB::Open(options.ToEngineOptions(), options.data_dir);
+  if (!db.ok()) {
+    spdlog::error("cannot open the data directory {}: {}{}", options.data_dir,
+                  db.status().ToString(),
+                  db.status().IsBusy() ? " (is another lsmd using it?)" : "");
+    return kExitFailure;
+  }
+  int exit_code;
+  {
+    proto::Dispatcher dispatcher(db->get(), options.node_id);
+    exit_code = options.stdio ? ServeStdio(options, dispatcher) : ServeTcp(options, dispatcher);
+  }
+  Status closed = (*db)->Close();
+  if (!closed.ok()) {
+    spdlog::error("closing the engine failed: {}", closed.ToString());
+    return kExitFailure;
+  }
+  spdlog::info("engine closed; lsmd stopped");
+  return exit_code;
+}
+
+int Main(int argc, char** argv) {
+  Result<CommandLine> command_line = ParseCommandLine(argc, argv);
+  if (!command_line.ok()) {
+    std::fprintf(stderr, "lsmd: %s\nRun 'lsmd --help' to see the options.\n",
+                 command_line.status().message().c_str());
+    return kExitUsage;
+  }
+  switch (command_line->command) {
+    case Command::kHelp:
+      std::fputs(command_line->help_text.c_str(), stdout);
+      return kExitOk;
+    case Command::kVersion:
+      std::printf("lsmd %.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
+      return kExitOk;
+    case Command::kCheck:
+      return RunHealthCheck(command_line->check_target);
+    case Command::kServe:
+      break;
+  }
+  SetUpLogging(command_line->options);
+  return Serve(command_line->options);
+}
+
+}  // namespace
+}  // namespace lsmd::server
+
+int main(int argc, char** argv) { return lsmd::server::Main(argc, argv); }

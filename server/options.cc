@@ -1,1 +1,350 @@
-// placeholder: being written
+#include "server/options.h"
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <initializer_list>
+#include <sstream>
+#include <thread>
+
+namespace lsmd::server {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr size_t kMaxMemTableBytes = size_t{1} << 30;  // DB::SetMemTableThreshold's limit
+
+// "data-dir" -> "LSMD_DATA_DIR".
+std::string EnvVarName(std::string_view flag) {
+  std::string name = "LSMD_";
+  for (char c : flag) {
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
+std::string ToLower(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// A value as the user wrote it, and where: "--threads" or "LSMD_THREADS".
+struct RawValue {
+  std::string text;
+  std::string source;
+
+  Status Invalid(std::string_view why) const {
+    return Status::InvalidArgument(source + ": '" + text + "' " + std::string(why));
+  }
+};
+
+// Looks a value option up on the command line, then in the environment.
+class RawOptions {
+ public:
+  explicit RawOptions(const po::variables_map& flags) : flags_(flags) {}
+
+  std::optional<RawValue> Get(const std::string& flag) const {
+    if (flags_.count(flag) > 0) {
+      return RawValue{flags_[flag].as<std::string>(), "--" + flag};
+    }
+    return GetFromEnvironment(flag);
+  }
+
+  std::optional<RawValue> GetFromEnvironment(const std::string& flag) const {
+    std::string env_name = EnvVarName(flag);
+    const char* env_value = std::getenv(env_name.c_str());
+    // An empty variable counts as unset: compose files often pass "" through.
+    if (env_value != nullptr && *env_value != '\0') {
+      return RawValue{env_value, env_name + " (--" + flag + ")"};
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const po::variables_map& flags_;
+};
+
+template <typename T>
+Status ParseInteger(const std::optional<RawValue>& raw, int64_t min, int64_t max, T* out) {
+  if (!raw) return Status::OK();
+  std::string_view text = Trim(raw->text);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return raw->Invalid("is not a whole number");
+  }
+  if (value < min) return raw->Invalid("must be at least " + std::to_string(min));
+  if (value > max) return raw->Invalid("must be at most " + std::to_string(max));
+  *out = static_cast<T>(value);
+  return Status::OK();
+}
+
+Status ParseNonEmpty(const std::optional<RawValue>& raw, std::string* out) {
+  if (!raw) return Status::OK();
+  if (raw->text.empty()) return raw->Invalid("must not be empty");
+  *out = raw->text;
+  return Status::OK();
+}
+
+Status ParseSyncMode(const std::optional<RawValue>& raw, SyncMode* out) {
+  if (!raw) return Status::OK();
+  std::string mode = ToLower(Trim(raw->text));
+  if (mode == "always") {
+    *out = SyncMode::kAlways;
+  } else if (mode == "none") {
+    *out = SyncMode::kNone;
+  } else {
+    return raw->Invalid("is not a sync mode (use always or none)");
+  }
+  return Status::OK();
+}
+
+Status ParseSwitch(const std::optional<RawValue>& raw, bool* out) {
+  if (!raw) return Status::OK();
+  std::string text = ToLower(Trim(raw->text));
+  if (text == "1" || text == "true" || text == "yes" || text == "on") {
+    *out = true;
+  } else if (text == "0" || text == "false" || text == "no" || text == "off") {
+    *out = false;
+  } else {
+    return raw->Invalid("is not a boolean (use 1/0, true/false, yes/no or on/off)");
+  }
+  return Status::OK();
+}
+
+Status ParseAddress(const std::optional<RawValue>& raw, HostPort* out) {
+  if (!raw) return Status::OK();
+  Result<HostPort> address = ParseHostPort(Trim(raw->text));
+  if (!address.ok()) return raw->Invalid(address.status().message());
+  *out = *address;
+  return Status::OK();
+}
+
+constexpr std::string_view kLevelNames = "trace, debug, info, warn, error, critical or off";
+
+bool IsLogLevelName(std::string_view name) {
+  for (std::string_view known :
+       {"trace", "debug", "info", "warn", "warning", "err", "error", "critical", "off"}) {
+    if (name == known) return true;
+  }
+  return false;
+}
+
+Status ParseLogLevel(const std::optional<RawValue>& raw, std::string* out) {
+  if (!raw) return Status::OK();
+  std::string level = ToLower(Trim(raw->text));
+  if (!IsLogLevelName(level)) {
+    return raw->Invalid("is not a log level (use " + std::string(kLevelNames) + ")");
+  }
+  *out = level;
+  return Status::OK();
+}
+
+// SPDLOG_LEVEL is "level" or "logger=level,..."; spdlog itself silently
+// ignores names it does not know, so a typo would go unnoticed.
+Status ValidateSpdlogLevelVariable() {
+  const char* value = std::getenv("SPDLOG_LEVEL");
+  if (value == nullptr) return Status::OK();
+  std::string_view rest = value;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view entry = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    size_t equals = entry.find('=');
+    std::string level =
+        ToLower(Trim(equals == std::string_view::npos ? entry : entry.substr(equals + 1)));
+    if (Trim(entry).empty()) continue;
+    if (!IsLogLevelName(level)) {
+      return Status::InvalidArgument("SPDLOG_LEVEL: '" + level + "' is not a log level (use " +
+                                     std::string(kLevelNames) + ")");
+    }
+  }
+  return Status::OK();
+}
+
+po::options_description Describe() {
+  po::options_description desc(
+      "Options (each may also be set as LSMD_<NAME>, e.g. LSMD_DATA_DIR; "
+      "a flag wins over its variable)");
+  auto text = [] { return po::value<std::string>(); };
+  // clang-format off
+  desc.add_options()
+      ("listen", text()->value_name("HOST:PORT"),
+       "address to accept clients on (default 127.0.0.1:7070; port 0 picks a free port)")
+      ("port-file", text()->value_name("PATH"),
+       "once listening, write the bound port number here (atomically)")
+      ("threads", text()->value_name("N"), "I/O threads (default: the hardware's cores)")
+      ("data-dir", text()->value_name("DIR"), "where the data lives (default ./lsmd-data)")
+      ("memtable-bytes", text()->value_name("N"),
+       "MemTable size that triggers a flush (default 4194304)")
+      ("bloom-bits-per-key", text()->value_name("N"), "Bloom filter bits per key (default 10)")
+      ("index-interval", text()->value_name("N"),
+       "sparse index samples every Nth key (default 16)")
+      ("sync", text()->value_name("always|none"),
+       "always: acknowledge a write after fdatasync; none: never sync (default always)")
+      ("max-line-bytes", text()->value_name("N"),
+       "longest request line; longer gets error 12 and the connection closes (default 1048576)")
+      ("max-connections", text()->value_name("N"),
+       "open connections allowed; one more gets error 11 (default 1024)")
+      ("node-id", text()->value_name("ID"), "node id to answer as until init names one (default n1)")
+      ("log-level", text()->value_name("LEVEL"),
+       "trace|debug|info|warn|error|critical|off (default: SPDLOG_LEVEL, else info)")
+      ("stdio", "serve stdin/stdout instead of TCP; exit at end of input")
+      ("check", text()->value_name("HOST:PORT"),
+       "health check: ask a running lsmd for stats, exit 0 if it answers within 2 s, else 1")
+      ("test-flush-delay-ms", text()->value_name("N"),
+       "TESTS ONLY: delay every flush by N ms before it writes its SSTable (default 0)")
+      ("version", "print the version and exit")
+      ("help,h", "print this help and exit");
+  // clang-format on
+  return desc;
+}
+
+std::string HelpText(const po::options_description& desc) {
+  std::ostringstream out;
+  out << "lsmd " << kVersion << ": a key-value store on an LSM tree, JSON lines over TCP.\n\n"
+      << "Usage: lsmd [options]\n"
+      << "       lsmd --stdio [options]     (requests on stdin, replies on stdout)\n"
+      << "       lsmd --check HOST:PORT     (health check)\n\n"
+      << desc << "\n"
+      << "SPDLOG_LEVEL is read when neither --log-level nor LSMD_LOG_LEVEL is set.\n"
+      << "Exit codes: 0 clean shutdown, 1 runtime failure (e.g. data dir locked), 2 bad options.\n";
+  return out.str();
+}
+
+Status ParseValues(const RawOptions& raw, ServerOptions* options) {
+  int hardware_threads = static_cast<int>(std::thread::hardware_concurrency());
+  options->threads = std::max(1, hardware_threads);
+  // Parsed in this order; the first bad value is the one reported.
+  for (const Status& status : {
+           ParseAddress(raw.Get("listen"), &options->listen),
+           ParseInteger(raw.Get("threads"), 1, 256, &options->threads),
+           ParseNonEmpty(raw.Get("data-dir"), &options->data_dir),
+           ParseInteger(raw.Get("memtable-bytes"), 1, kMaxMemTableBytes, &options->memtable_bytes),
+           ParseInteger(raw.Get("bloom-bits-per-key"), 1, 64, &options->bloom_bits_per_key),
+           ParseInteger(raw.Get("index-interval"), 1, 1 << 16, &options->index_interval),
+           ParseSyncMode(raw.Get("sync"), &options->sync),
+           ParseInteger(raw.Get("max-line-bytes"), 1, int64_t{1} << 30, &options->max_line_bytes),
+           ParseInteger(raw.Get("max-connections"), 1, 1 << 20, &options->max_connections),
+           ParseNonEmpty(raw.Get("node-id"), &options->node_id),
+           ParseLogLevel(raw.Get("log-level"), &options->log_level),
+       }) {
+    if (!status.ok()) return status;
+  }
+  if (std::optional<RawValue> port_file = raw.Get("port-file")) {
+    options->port_file = port_file->text;
+  }
+  int64_t delay_ms = 0;
+  Status s = ParseInteger(raw.Get("test-flush-delay-ms"), 0, 600000, &delay_ms);
+  if (!s.ok()) return s;
+  options->test_flush_delay = std::chrono::milliseconds(delay_ms);
+  if (options->log_level.empty()) return ValidateSpdlogLevelVariable();
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string HostPort::ToString() const {
+  bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<HostPort> ParseHostPort(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return Status::InvalidArgument("is not HOST:PORT");
+  std::string_view host = text.substr(0, colon);
+  std::string_view port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return Status::InvalidArgument("is not HOST:PORT (write an IPv6 address as [ADDR]:PORT)");
+  }
+  if (host.empty()) return Status::InvalidArgument("is not HOST:PORT (the host is missing)");
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port > 65535) {
+    return Status::InvalidArgument("is not HOST:PORT (the port must be 0..65535)");
+  }
+  return HostPort{std::string(host), static_cast<uint16_t>(port)};
+}
+
+Options ServerOptions::ToEngineOptions() const {
+  Options engine;
+  engine.memtable_bytes = memtable_bytes;
+  engine.bloom_bits_per_key = bloom_bits_per_key;
+  engine.index_interval = index_interval;
+  engine.sync = sync;
+  engine.test_flush_delay = test_flush_delay;
+  return engine;
+}
+
+std::string ServerOptions::DescribeSettings() const {
+  std::ostringstream out;
+  out << "threads=" << threads << " memtable_bytes=" << memtable_bytes
+      << " bloom_bits_per_key=" << bloom_bits_per_key << " index_interval=" << index_interval
+      << " sync=" << (sync == SyncMode::kAlways ? "always" : "none")
+      << " max_line_bytes=" << max_line_bytes << " max_connections=" << max_connections
+      << " node_id=" << node_id;
+  if (test_flush_delay.count() > 0) out << " test_flush_delay_ms=" << test_flush_delay.count();
+  return out.str();
+}
+
+Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
+  po::options_description desc = Describe();
+  po::variables_map flags;
+  try {
+    // No positional arguments: a stray word is an error, not silently dropped.
+    po::positional_options_description no_positionals;
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(no_positionals).run(),
+              flags);
+    po::notify(flags);
+  } catch (const po::error& e) {
+    return Status::InvalidArgument(e.what());
+  }
+
+  CommandLine command_line;
+  if (flags.count("help") > 0) {
+    command_line.command = Command::kHelp;
+    command_line.help_text = HelpText(desc);
+    return command_line;
+  }
+  if (flags.count("version") > 0) {
+    command_line.command = Command::kVersion;
+    return command_line;
+  }
+  RawOptions raw(flags);
+  Status s = ParseValues(raw, &command_line.options);
+  if (!s.ok()) return s;
+  if (flags.count("stdio") > 0) {
+    command_line.options.stdio = true;
+  } else {
+    s = ParseSwitch(raw.GetFromEnvironment("stdio"), &command_line.options.stdio);
+    if (!s.ok()) return s;
+  }
+  // --check is never read from the environment: a container's LSMD_* settings
+  // must not turn the server itself into a health check.
+  if (flags.count("check") > 0) {
+    RawValue check{flags["check"].as<std::string>(), "--check"};
+    s = ParseAddress(check, &command_line.check_target);
+    if (!s.ok()) return s;
+    command_line.command = Command::kCheck;
+  }
+  return command_line;
+}
+
+}  // namespace lsmd::server

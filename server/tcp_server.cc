@@ -1,1 +1,200 @@
-// placeholder: being written
+#include "server/tcp_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <utility>
+
+namespace lsmd::server {
+namespace {
+
+using asio::ip::tcp;
+
+constexpr auto kAwaitTuple = asio::as_tuple(asio::use_awaitable);
+
+std::string EndpointString(const tcp::endpoint& endpoint) {
+  return HostPort{endpoint.address().to_string(), endpoint.port()}.ToString();
+}
+
+// co_spawn completion: coroutines here report errors as values, so an
+// exception is a bug (or bad_alloc); log it rather than lose it.
+void LogIfException(std::exception_ptr error, std::string_view what) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("{} failed: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("{} failed with an unknown exception", what);
+  }
+}
+
+}  // namespace
+
+TcpServer::TcpServer(asio::io_context& io, proto::Dispatcher& dispatcher, TcpServerLimits limits)
+    : io_(io),
+      dispatcher_(dispatcher),
+      limits_(limits),
+      strand_(asio::make_strand(io)),
+      acceptor_(strand_),
+      signals_(strand_, SIGINT, SIGTERM),
+      grace_timer_(strand_) {}
+
+Status TcpServer::Listen(const HostPort& address) {
+  tcp::resolver resolver(io_);
+  boost::system::error_code ec;
+  auto endpoints = resolver.resolve(address.host, std::to_string(address.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec) {
+    return Status::InvalidArgument("--listen " + address.ToString() +
+                                   ": cannot resolve the host: " + ec.message());
+  }
+  Status failure = Status::IOError("--listen " + address.ToString() + ": no address to bind");
+  for (const auto& entry : endpoints) {
+    const tcp::endpoint& endpoint = entry.endpoint();
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) return Status::OK();
+    failure = Status::IOError("cannot listen on " + EndpointString(endpoint) + ": " + ec.message());
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  }
+  return failure;
+}
+
+tcp::endpoint TcpServer::local_endpoint() const {
+  boost::system::error_code ignored;
+  return acceptor_.local_endpoint(ignored);
+}
+
+void TcpServer::Start() {
+  asio::co_spawn(strand_, AcceptLoop(),
+                 [](std::exception_ptr error) { LogIfException(error, "accept loop"); });
+  asio::co_spawn(strand_, WatchSignals(),
+                 [](std::exception_ptr error) { LogIfException(error, "signal watch"); });
+}
+
+void TcpServer::Stop() {
+  asio::post(strand_, [this] {
+    if (!stopping_) BeginShutdown();
+  });
+}
+
+asio::awaitable<void> TcpServer::AcceptLoop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kAwaitTuple);
+    if (stopping_) co_return;  // a socket accepted meanwhile is closed unanswered
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Usually out of file descriptors: pause rather than spin.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(strand_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(kAwaitTuple);
+      continue;
+    }
+    Admit(tcp::socket(std::move(socket)));
+  }
+}
+
+void TcpServer::Admit(tcp::socket socket) {
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);  // replies are small and awaited
+  auto connection =
+      std::make_shared<Connection>(std::move(socket), dispatcher_, limits_.connection);
+
+  if (connections_.size() >= limits_.max_connections) {
+    if (refusing_ >= kMaxRefusing) return;  // closed by the destructor, unanswered
+    spdlog::warn("{}: refused, {} connections open (--max-connections {})", connection->peer(),
+                 connections_.size(), limits_.max_connections);
+    ++refusing_;
+    std::string reason =
+        "too many open connections (limit " + std::to_string(limits_.max_connections) + ")";
+    asio::co_spawn(connection->executor(), connection->Refuse(std::move(reason)),
+                   [this, connection](std::exception_ptr error) {
+                     LogIfException(error, "refusing " + connection->peer());
+                     asio::post(strand_, [this] { --refusing_; });
+                   });
+    return;
+  }
+
+  connections_.insert(connection);
+  asio::co_spawn(connection->executor(), connection->Serve(),
+                 [this, connection](std::exception_ptr error) {
+                   LogIfException(error, "connection " + connection->peer());
+                   asio::post(strand_, [this, connection] { OnConnectionDone(connection); });
+                 });
+}
+
+asio::awaitable<void> TcpServer::WatchSignals() {
+  for (;;) {
+    auto [ec, signal] = co_await signals_.async_wait(kAwaitTuple);
+    if (ec) co_return;  // cancelled: shutdown is complete
+    const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+    if (!stopping_) {
+      spdlog::info("{} received: stopping", name);
+      BeginShutdown();
+    } else {
+      spdlog::warn("{} received again: closing {} connections now", name, connections_.size());
+      ForceCloseAll();
+    }
+    if (connections_.empty()) co_return;
+  }
+}
+
+void TcpServer::BeginShutdown() {
+  stopping_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  if (connections_.empty()) {
+    signals_.cancel(ignored);
+    return;
+  }
+  spdlog::info("no longer accepting; waiting for {} connections to finish", connections_.size());
+  for (const auto& connection : connections_) connection->Stop();
+  grace_timer_.expires_after(limits_.shutdown_grace);
+  grace_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // every connection finished in time
+    spdlog::warn("shutdown grace period over: closing {} connections", connections_.size());
+    ForceCloseAll();
+  });
+}
+
+void TcpServer::ForceCloseAll() {
+  for (const auto& connection : connections_) connection->ForceClose();
+}
+
+void TcpServer::OnConnectionDone(const std::shared_ptr<Connection>& connection) {
+  connections_.erase(connection);
+  if (stopping_ && connections_.empty()) {
+    // Nothing may stay pending on the io_context, or run() would not return.
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    grace_timer_.cancel();
+  }
+}
+
+Status WritePortFile(const std::string& path, uint16_t port) {
+  std::string temp_path = path + ".tmp";
+  {
+    std::ofstream out(temp_path, std::ios::trunc);
+    out << port << '\n';
+    out.close();
+    if (!out) return Status::IOError("cannot write the port file " + temp_path);
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp_path, path, ec);
+  if (ec)
+    return Status::IOError("cannot rename " + temp_path + " to " + path + ": " + ec.message());
+  return Status::OK();
+}
+
+}  // namespace lsmd::server

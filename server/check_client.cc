@@ -1,0 +1,93 @@
+#include "server/check_client.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+namespace lsmd::server {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+constexpr auto kAwaitTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kRequest = "{\"type\":\"stats\",\"msg_id\":1}\n";
+constexpr size_t kMaxReplyBytes = 64 << 20;  // stats lists every table
+
+// Why a reply line is not a healthy answer; nullopt if it is stats_ok.
+std::optional<std::string> JudgeReply(std::string_view line) {
+  boost::system::error_code ec;
+  boost::json::value reply = boost::json::parse(line, ec);
+  const boost::json::object* object = ec ? nullptr : reply.if_object();
+  if (object == nullptr) return "the reply is not a JSON object: " + std::string(line);
+  if (const boost::json::value* body = object->if_contains("body"); body && body->is_object()) {
+    object = &body->get_object();  // envelope form
+  }
+  const boost::json::value* type = object->if_contains("type");
+  if (type && type->is_string() && type->get_string() == "stats_ok") return std::nullopt;
+  return "unexpected reply: " + std::string(line);
+}
+
+// Sets *failure to why the check failed, or to nullopt when it passed.
+asio::awaitable<void> Probe(HostPort target, std::optional<std::string>* failure) {
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  auto [resolve_error, endpoints] =
+      co_await resolver.async_resolve(target.host, std::to_string(target.port), kAwaitTuple);
+  if (resolve_error) {
+    *failure = "cannot resolve " + target.host + ": " + resolve_error.message();
+    co_return;
+  }
+  tcp::socket socket(executor);
+  auto [connect_error, endpoint] = co_await asio::async_connect(socket, endpoints, kAwaitTuple);
+  if (connect_error) {
+    *failure = "cannot connect: " + connect_error.message();
+    co_return;
+  }
+  auto [write_error, written] =
+      co_await asio::async_write(socket, asio::buffer(kRequest), kAwaitTuple);
+  if (write_error) {
+    *failure = "cannot send the stats request: " + write_error.message();
+    co_return;
+  }
+  std::string reply;
+  auto [read_error, line_bytes] = co_await asio::async_read_until(
+      socket, asio::dynamic_buffer(reply, kMaxReplyBytes), '\n', kAwaitTuple);
+  if (read_error) {
+    *failure = "no reply: " + read_error.message();
+    co_return;
+  }
+  *failure = JudgeReply(std::string_view(reply).substr(0, line_bytes - 1));
+}
+
+}  // namespace
+
+int RunHealthCheck(const HostPort& target, std::chrono::milliseconds timeout) {
+  std::optional<std::string> failure =
+      "no stats reply within " + std::to_string(timeout.count()) + " ms";
+  asio::io_context io;
+  asio::co_spawn(io, Probe(target, &failure), [&failure](std::exception_ptr error) {
+    if (error) failure = "the check failed unexpectedly";
+  });
+  // Stops at the deadline even if the probe is still waiting.
+  io.run_for(timeout);
+  if (failure) {
+    std::fprintf(stderr, "lsmd --check %s: unhealthy: %s\n", target.ToString().c_str(),
+                 failure->c_str());
+    return 1;
+  }
+  std::printf("lsmd at %s is healthy\n", target.ToString().c_str());
+  return 0;
+}
+
+}  // namespace lsmd::server

@@ -1,0 +1,99 @@
+// Connection: one TCP client. A coroutine on the socket's own strand reads
+// newline-delimited request lines, hands them to the Dispatcher one at a time
+// (so a get sees the same connection's earlier put) and writes the replies in
+// request order, batched: every complete line in the input buffer is answered
+// before the batch is written.
+//
+// Memory per connection is bounded: the input holds at most one partial line
+// (max_line_bytes) plus one read, the output at most kMaxOutputBytes plus one
+// reply, and nothing more is read until the pending output is written. A
+// client that stops reading its replies therefore stops being read.
+//
+// Threading: all state below is owned by the socket's strand. Stop() and
+// ForceClose() may be called from any thread; they post to that strand.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/dispatcher.h"
+#include "proto/errors.h"
+
+namespace lsmd::server {
+
+namespace asio = boost::asio;
+
+struct ConnectionLimits {
+  size_t max_line_bytes = 1 << 20;
+  // After a fatal error reply (line too long, too many connections) the
+  // server stops sending and discards the client's input for this long
+  // before closing, so the client reads the reply instead of a reset.
+  std::chrono::milliseconds linger{2000};
+};
+
+// A bare error body in the proto layer's byte format, for errors the server
+// raises before any request is parsed (code 11: too many connections; 12:
+// line too long). No trailing newline.
+std::string TransportErrorLine(proto::ErrorCode code, std::string_view text);
+
+// Awaits dispatcher.Handle(line) from a coroutine and resumes it on its own
+// executor with the reply line.
+asio::awaitable<std::string> AwaitReply(proto::Dispatcher& dispatcher, std::string_view line);
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // The socket's executor must be a strand: this object's state lives on it.
+  Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatcher, ConnectionLimits limits);
+
+  const asio::any_io_executor& executor() { return executor_; }
+  std::string peer() const { return peer_; }
+
+  // Serves requests until the client closes, an error, or Stop().
+  asio::awaitable<void> Serve();
+  // Answers error 11 (temporarily unavailable) with `reason` and closes
+  // without reading any request.
+  asio::awaitable<void> Refuse(std::string reason);
+
+  // Finishes the requests already read, writes their replies, then closes.
+  void Stop();
+  // Closes at once (shutdown grace period over, or a second signal).
+  void ForceClose();
+
+ private:
+  // Serve() without the final close.
+  asio::awaitable<void> ServeLines();
+  // Answers error 12 after the replies already due, then closes.
+  asio::awaitable<void> FailLineTooLong();
+  // Writes and clears output_. False if the client is gone.
+  asio::awaitable<bool> WriteOutput();
+  // Sends FIN, discards input until the client closes or the linger time
+  // passes, then closes.
+  asio::awaitable<void> LingerAndClose();
+  void CloseSocket();
+
+  static constexpr size_t kReadChunkBytes = 64 * 1024;
+  // Replies are written once this much is pending, before more lines are
+  // handled: bounds the output even when one read holds many requests.
+  static constexpr size_t kMaxOutputBytes = 256 * 1024;
+
+  asio::ip::tcp::socket socket_;
+  const asio::any_io_executor executor_;
+  proto::Dispatcher& dispatcher_;
+  const ConnectionLimits limits_;
+  const std::string peer_;  // "ip:port", for logs
+
+  // Owned by the strand.
+  std::string input_;   // read, not yet answered; starts at a line boundary
+  std::string output_;  // replies not yet written
+  std::vector<char> read_chunk_;
+  bool stopping_ = false;  // Stop() was called: read nothing more
+  bool reading_ = false;   // an async_read_some is pending (Stop cancels it)
+};
+
+}  // namespace lsmd::server

@@ -1,0 +1,71 @@
+// ServerOptions: everything `lsmd` can be told at start, from flags or from
+// LSMD_<NAME> environment variables (a flag wins over its variable). Values
+// are validated here, once, so the rest of the server can trust them.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/options.h"
+#include "core/status.h"
+
+namespace lsmd::server {
+
+inline constexpr std::string_view kVersion = "0.1.0";
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+
+  // "127.0.0.1:7070", "[::1]:7070".
+  std::string ToString() const;
+};
+
+// Parses "HOST:PORT" or "[IPV6]:PORT"; PORT is 0..65535.
+Result<HostPort> ParseHostPort(std::string_view text);
+
+struct ServerOptions {
+  HostPort listen{"127.0.0.1", 7070};
+  std::string port_file;  // empty: none written
+  int threads = 1;        // I/O threads; defaults to the hardware's cores
+  std::string data_dir = "./lsmd-data";
+  size_t memtable_bytes = 4 << 20;
+  int bloom_bits_per_key = 10;
+  int index_interval = 16;
+  SyncMode sync = SyncMode::kAlways;
+  size_t max_line_bytes = 1 << 20;
+  size_t max_connections = 1024;
+  std::string node_id = "n1";
+  // Empty: SPDLOG_LEVEL (already validated) or "info".
+  std::string log_level;
+  bool stdio = false;
+  std::chrono::milliseconds test_flush_delay{0};
+
+  Options ToEngineOptions() const;
+  // "memtable_bytes=4194304 bloom_bits_per_key=10 ..." for the start line.
+  std::string DescribeSettings() const;
+};
+
+enum class Command {
+  kServe,    // run the server (TCP or --stdio)
+  kHelp,     // print help_text to stdout, exit 0
+  kVersion,  // print the version, exit 0
+  kCheck,    // health check against check_target
+};
+
+struct CommandLine {
+  Command command = Command::kServe;
+  ServerOptions options;
+  HostPort check_target;
+  std::string help_text;
+};
+
+// Reads argv and the LSMD_* environment. A bad value is InvalidArgument with
+// a message naming the option (and the variable, when it came from one).
+Result<CommandLine> ParseCommandLine(int argc, const char* const* argv);
+
+}  // namespace lsmd::server

@@ -1,0 +1,86 @@
+// TcpServer: the acceptor, the connection limit and graceful shutdown.
+//
+// Lifecycle: Listen() binds; Start() begins accepting and waits for SIGINT or
+// SIGTERM. The first signal stops accepting and asks every connection to
+// answer what it has already read and close; connections still open after the
+// grace period (or at a second signal) are closed. When the last connection is
+// gone nothing is left on the io_context and its run() calls return, so the
+// caller can close the engine.
+//
+// Threading: the acceptor, the signal set, the grace timer and the connection
+// registry are owned by strand_. Each connection lives on its own strand.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "core/status.h"
+#include "proto/dispatcher.h"
+#include "server/connection.h"
+#include "server/options.h"
+
+namespace lsmd::server {
+
+struct TcpServerLimits {
+  size_t max_connections = 1024;
+  ConnectionLimits connection;
+  // After a stop signal, connections get this long to finish.
+  std::chrono::milliseconds shutdown_grace{5000};
+};
+
+class TcpServer {
+ public:
+  TcpServer(asio::io_context& io, proto::Dispatcher& dispatcher, TcpServerLimits limits);
+  TcpServer(const TcpServer&) = delete;
+  TcpServer& operator=(const TcpServer&) = delete;
+
+  // Resolves and binds. InvalidArgument if the host does not resolve,
+  // IOError if no address could be bound.
+  Status Listen(const HostPort& address);
+  // The bound address (its real port when port 0 was asked for).
+  asio::ip::tcp::endpoint local_endpoint() const;
+
+  // Starts accepting and watching for SIGINT/SIGTERM. Call once, after Listen().
+  void Start();
+  // What a signal does; callable from any thread.
+  void Stop();
+
+ private:
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> WatchSignals();
+  void Admit(asio::ip::tcp::socket socket);                              // REQUIRES: on strand_
+  void BeginShutdown();                                                  // REQUIRES: on strand_
+  void ForceCloseAll();                                                  // REQUIRES: on strand_
+  void OnConnectionDone(const std::shared_ptr<Connection>& connection);  // on strand_
+
+  // Connections refused with error 11 that may still be lingering; beyond
+  // this many, a refused connection is closed without an answer.
+  static constexpr size_t kMaxRefusing = 64;
+
+  asio::io_context& io_;
+  proto::Dispatcher& dispatcher_;
+  const TcpServerLimits limits_;
+  asio::strand<asio::io_context::executor_type> strand_;
+
+  // Owned by strand_.
+  asio::ip::tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer grace_timer_;
+  std::unordered_set<std::shared_ptr<Connection>> connections_;
+  size_t refusing_ = 0;
+  bool stopping_ = false;
+};
+
+// Writes "<port>\n" to path through a temporary file and a rename, so a
+// reader never sees a partial number.
+Status WritePortFile(const std::string& path, uint16_t port);
+
+}  // namespace lsmd::server
