@@ -56,7 +56,11 @@ std::optional<Compaction> PickCompaction(const Version& version, const Options& 
     best_level = 0;
     best_score = l0_score;
   }
-  for (int n = 1; n < kNumLevels - 1; ++n) {
+  // Once writers are being slowed, L0 is the most urgent whatever the deeper
+  // levels owe: otherwise flushes keep landing between their compactions and
+  // L0 climbs toward the stop trigger.
+  const bool l0_urgent = version.NumFiles(0) >= options.l0_slowdown_trigger;
+  for (int n = 1; n < kNumLevels - 1 && !l0_urgent; ++n) {
     const double score = static_cast<double>(version.LevelBytes(n)) / MaxBytesForLevel(options, n);
     if (score > best_score) {
       best_level = n;

@@ -68,7 +68,8 @@ void DB::Impl::BackgroundCompaction() {
     bytes_written = job.bytes_written();
     lock.lock();
     if (s.ok()) {
-      // Build on current_, not base: flushes may have added L0 tables since.
+      // Flushes share this strand, so current_ is still base; building on
+      // current_ keeps the install right should that ever change.
       const TableList inputs = c.AllInputs();
       const std::set<const TableHandle*> removed = [&] {
         std::set<const TableHandle*> set;
@@ -90,13 +91,18 @@ void DB::Impl::BackgroundCompaction() {
 
       ManifestState next = ManifestSnapshot();
       next.tables = next_version->AllFiles();
-      if (!c.full) {
+      if (!c.full && c.level > 0) {  // L0 takes all its files: no pointer
         std::string largest;
         for (const auto& t : c.sources.front()) largest = std::max(largest, t->meta().largest);
         next.compact_pointers[c.level] = largest;
       }
       lock.unlock();
       s = SaveManifest(env_, dir_, next);
+      const bool keep_outputs = !s.ok() && ManifestMayList(env_, dir_, [&] {
+        std::vector<uint64_t> numbers;
+        for (const auto& t : job.outputs()) numbers.push_back(t->meta().number);
+        return numbers;
+      }());
       lock.lock();
       if (s.ok()) {
         manifest_.compact_pointers = next.compact_pointers;
@@ -106,8 +112,12 @@ void DB::Impl::BackgroundCompaction() {
         compactions_.fetch_add(1, std::memory_order_relaxed);
         compaction_bytes_read_.fetch_add(bytes_read, std::memory_order_relaxed);
         compaction_bytes_written_.fetch_add(bytes_written, std::memory_order_relaxed);
-      } else {
+      } else if (!keep_outputs) {
         for (const auto& t : job.outputs()) t->MarkObsolete();
+      } else {
+        // The disk may hold either manifest, so both file sets stay; the
+        // next Open removes whichever set the surviving manifest omits.
+        spdlog::warn("compaction: manifest may list the new tables; keeping them until reopen");
       }
     }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
