@@ -70,6 +70,10 @@ void DB::Impl::BackgroundFlush() {
     next.log_number = imm_.size() > 1 ? imm_[1].log_number : mem_log_number_;
     lock.unlock();
     s = SaveManifest(env_, dir_, next);
+    // If the new manifest may be in place despite the error, it lists this
+    // table and has moved log_number past the frozen MemTable's log: the
+    // table must stay, or the next Open would find neither.
+    const bool keep_table = !s.ok() && ManifestMayList(env_, dir_, {table->meta().number});
     lock.lock();
     if (s.ok()) {
       manifest_.log_number = next.log_number;
@@ -79,8 +83,8 @@ void DB::Impl::BackgroundFlush() {
       current_ = std::make_shared<Version>(std::move(levels));
       imm_.pop_front();
       RebuildReadView();
-    } else {
-      table->MarkObsolete();  // not in any manifest: remove the file
+    } else if (!keep_table) {
+      table->MarkObsolete();  // in no manifest: remove the file
     }
   }
 

@@ -218,7 +218,9 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
         force || log_broken_ || mem_->ApproximateBytes() >= memtable_threshold_;
     if (!must_switch) return Status::OK();
     const bool frozen_full = static_cast<int>(imm_.size()) >= options_.max_frozen_memtables;
-    const bool l0_full = l0_files >= options_.l0_stop_trigger;
+    // Every frozen MemTable becomes an L0 file, so counting them keeps L0
+    // at or below the stop trigger even while their flushes are queued.
+    const bool l0_full = l0_files + static_cast<int>(imm_.size()) >= options_.l0_stop_trigger;
     if (frozen_full || l0_full) {
       // Shutting down: background work is winding down, so waiting for it
       // would only delay the exit. The write is refused, not lost.

@@ -99,4 +99,16 @@ Status LoadManifest(Env* env, const std::string& dir, ManifestState* state, bool
   return Status::OK();
 }
 
+bool ManifestMayList(Env* env, const std::string& dir, const std::vector<uint64_t>& numbers) {
+  ManifestState on_disk;
+  bool exists = false;
+  if (!LoadManifest(env, dir, &on_disk, &exists).ok() || !exists) return true;
+  for (const FileMeta& listed : on_disk.tables) {
+    for (uint64_t number : numbers) {
+      if (listed.number == number) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace lsmd

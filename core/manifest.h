@@ -57,4 +57,10 @@ Status SaveManifest(Env* env, const std::string& dir, const ManifestState& state
 // *exists is false (and state untouched) for a directory without a manifest.
 Status LoadManifest(Env* env, const std::string& dir, ManifestState* state, bool* exists);
 
+// After a failed SaveManifest: whether the manifest on disk may list any of
+// the tables numbered in `numbers`. The save can fail after its rename (the
+// directory sync failed), leaving the new manifest in place; only one that
+// reads back without them proves those tables may be deleted.
+bool ManifestMayList(Env* env, const std::string& dir, const std::vector<uint64_t>& numbers);
+
 }  // namespace lsmd
