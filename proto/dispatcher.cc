@@ -123,6 +123,12 @@ std::string Dispatcher::node_id() const {
   return node_id_;
 }
 
+std::string Dispatcher::ErrorLine(ErrorCode code, std::string_view text) {
+  ReplyHeader header;
+  header.msg_id = next_msg_id_.fetch_add(1, std::memory_order_relaxed);
+  return WriteReply(header, ErrorReply{code, std::string(text)});
+}
+
 void Dispatcher::Handle(std::string_view line, ReplyFn done) {
   std::string reply;
   ReplyHeader header;

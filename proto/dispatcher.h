@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/db.h"
+#include "proto/errors.h"
 
 namespace lsmd::proto {
 
@@ -32,11 +33,16 @@ class Dispatcher {
 
   std::string node_id() const;
 
+  // A bare error reply (no request to answer) with this node's next msg_id,
+  // for errors a transport raises before a line is parsed: a line too long,
+  // too many connections.
+  std::string ErrorLine(ErrorCode code, std::string_view text);
+
  private:
   DB* const db_;
   mutable std::mutex node_mu_;
-  std::string node_id_;                 // GUARDED_BY(node_mu_)
-  std::vector<std::string> node_ids_;   // GUARDED_BY(node_mu_)
+  std::string node_id_;                   // GUARDED_BY(node_mu_)
+  std::vector<std::string> node_ids_;     // GUARDED_BY(node_mu_)
   std::atomic<uint64_t> next_msg_id_{0};  // reply msg_ids, from 0 per process
 };
 

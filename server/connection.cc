@@ -36,13 +36,6 @@ std::string PeerName(const asio::ip::tcp::socket& socket) {
 
 }  // namespace
 
-std::string TransportErrorLine(proto::ErrorCode code, std::string_view text) {
-  // The dispatcher's reply msg_id counter is private to it; these errors
-  // answer no request and carry msg_id 0.
-  proto::ReplyHeader bare;
-  return proto::WriteReply(bare, proto::ErrorReply{code, std::string(text)});
-}
-
 asio::awaitable<std::string> AwaitReply(proto::Dispatcher& dispatcher, std::string_view line) {
   auto initiate = [&dispatcher, line](auto handler) {
     // Until the reply is delivered, the tracked executor counts as work, so
@@ -137,16 +130,16 @@ asio::awaitable<void> Connection::ServeLines() {
 asio::awaitable<void> Connection::FailLineTooLong() {
   spdlog::warn("{}: request line longer than {} bytes; closing the connection", peer_,
                limits_.max_line_bytes);
-  output_ +=
-      TransportErrorLine(proto::ErrorCode::kMalformedRequest,
-                         "line longer than " + std::to_string(limits_.max_line_bytes) + " bytes");
+  output_ += dispatcher_.ErrorLine(
+      proto::ErrorCode::kMalformedRequest,
+      "line longer than " + std::to_string(limits_.max_line_bytes) + " bytes");
   output_ += '\n';
   bool written = co_await WriteOutput();
   if (written) co_await LingerAndClose();
 }
 
 asio::awaitable<void> Connection::Refuse(std::string reason) {
-  output_ = TransportErrorLine(proto::ErrorCode::kTemporarilyUnavailable, reason) + "\n";
+  output_ = dispatcher_.ErrorLine(proto::ErrorCode::kTemporarilyUnavailable, reason) + "\n";
   bool written = co_await WriteOutput();
   if (written) co_await LingerAndClose();
   CloseSocket();

@@ -37,11 +37,6 @@ struct ConnectionLimits {
   std::chrono::milliseconds linger{2000};
 };
 
-// A bare error body in the proto layer's byte format, for errors the server
-// raises before any request is parsed (code 11: too many connections; 12:
-// line too long). No trailing newline.
-std::string TransportErrorLine(proto::ErrorCode code, std::string_view text);
-
 // Awaits dispatcher.Handle(line) from a coroutine and resumes it on its own
 // executor with the reply line.
 asio::awaitable<std::string> AwaitReply(proto::Dispatcher& dispatcher, std::string_view line);

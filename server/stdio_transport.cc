@@ -13,8 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include "server/connection.h"  // TransportErrorLine
-
 namespace lsmd::server {
 namespace {
 
@@ -129,8 +127,8 @@ class LineServer {
   Status ReplyLineTooLong() {
     spdlog::warn("stdin: request line longer than {} bytes; skipped", max_line_bytes_);
     std::string reply =
-        TransportErrorLine(proto::ErrorCode::kMalformedRequest,
-                           "line longer than " + std::to_string(max_line_bytes_) + " bytes");
+        dispatcher_.ErrorLine(proto::ErrorCode::kMalformedRequest,
+                              "line longer than " + std::to_string(max_line_bytes_) + " bytes");
     reply += '\n';
     return WriteAll(out_fd_, reply);
   }
