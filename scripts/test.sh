@@ -2,18 +2,26 @@
 # Builds lsmd and runs every test. This is the README's test command and
 # exactly what CI (.ci/run) runs.
 #
-#   scripts/test.sh            every stage below, in order
-#   scripts/test.sh unit       only the named stages (any of: unit)
+#   scripts/test.sh              every stage below, in order
+#   scripts/test.sh unit asan    only the named stages
 #
 # Stages:
-#   unit    RelWithDebInfo build, every doctest suite through CTest
-#           (engine, protocol, and the server integration tests that start
-#           the real binary on port 0)
+#   unit    RelWithDebInfo build, every doctest suite through CTest (engine,
+#           protocol, the server integration tests that start the real
+#           binary on port 0, and the short crash-and-restart torture run)
+#   asan    the whole suite again under AddressSanitizer + UBSan
+#   tsan    the concurrent suites (engine threads, server integration) under
+#           ThreadSanitizer
+#   fuzz    each libFuzzer target for LSMD_FUZZ_SECONDS (default 60) seconds
+#
+# Any sanitizer report fails the run (halt_on_error); suppressions, if ever
+# needed, live in tests/sanitizers/ with a comment naming the third-party
+# frame and why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
-ALL_STAGES=(unit)
+ALL_STAGES=(unit asan tsan fuzz)
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=("${ALL_STAGES[@]}")
 
@@ -26,10 +34,49 @@ stage_unit() {
   ctest --test-dir build/test -j"$JOBS" --output-on-failure --timeout 600
 }
 
+# Sanitizer builds: -O1 keeps them quick to build and still fast to run.
+stage_asan() {
+  log "asan: build with AddressSanitizer + UBSan and run every test"
+  cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+    -DLSMD_SANITIZE=address -DLSMD_BUILD_BENCH=OFF >/dev/null
+  cmake --build build/asan -j"$JOBS"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --test-dir build/asan -j"$JOBS" --output-on-failure --timeout 900
+}
+
+# The suites with real concurrency. Tests that fork a child to SIGKILL it are
+# left out (TSan does not support fork() from a threaded process), and so is
+# the 100,000-connection churn: a resource test, run in the other stages,
+# that TSan slows to minutes.
+TSAN_TARGETS=(core_memtable_test core_db_test core_compaction_concurrency_test
+              server_server_test server_protocol_errors_test server_stdio_test
+              server_hostile_clients_test lsmd)
+TSAN_TESTS='^(core/(memtable_test|db_test|compaction_concurrency_test)|server/(server_test|protocol_errors_test|stdio_test|hostile_clients_test))/'
+TSAN_EXCLUDE='SIGKILL|connect-request-disconnect'
+stage_tsan() {
+  log "tsan: build the concurrent suites with ThreadSanitizer and run them"
+  cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+    -DLSMD_SANITIZE=thread -DLSMD_BUILD_BENCH=OFF >/dev/null
+  cmake --build build/tsan -j"$JOBS" --target "${TSAN_TARGETS[@]}"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build/tsan -j"$JOBS" --output-on-failure --timeout 900 \
+      -R "$TSAN_TESTS" -E "$TSAN_EXCLUDE"
+}
+
+stage_fuzz() {
+  log "fuzz: each libFuzzer target for ${LSMD_FUZZ_SECONDS:-60} s"
+  scripts/install-deps.sh clang libclang-rt-14-dev
+  LSMD_FUZZ_BUILD_DIR="$ROOT/build/fuzz" tests/fuzz/run.sh "${LSMD_FUZZ_SECONDS:-60}"
+}
+
 scripts/install-deps.sh
 for stage in "${STAGES[@]}"; do
   case "$stage" in
     unit) stage_unit ;;
+    asan) stage_asan ;;
+    tsan) stage_tsan ;;
+    fuzz) stage_fuzz ;;
     *) echo "test.sh: unknown stage '$stage' (stages: ${ALL_STAGES[*]})" >&2; exit 2 ;;
   esac
 done
