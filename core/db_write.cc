@@ -248,6 +248,14 @@ Status DB::Impl::SwitchMemTable() {
   const uint64_t number = next_log_number_;
   auto file = env_->NewWritableFile(dir_ + "/" + LogFileName(number));
   if (!file.ok()) return file.status();
+  if (options_.sync == SyncMode::kAlways) {
+    // Records synced into the new log are only durable once its name is.
+    Status s = env_->SyncDir(dir_);
+    if (!s.ok()) {
+      env_->RemoveFile(dir_ + "/" + LogFileName(number));
+      return s;
+    }
+  }
   ++next_log_number_;
   if (log_) log_->Close();  // every record in it was already handed to the OS
   log_ = std::make_unique<WalWriter>(std::move(*file));

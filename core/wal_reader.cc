@@ -54,6 +54,17 @@ WalReader::Outcome WalReader::ReadRecord(std::string* record) {
   const uint64_t record_end = offset_ + kWalHeaderSize + length;
   // Checked before reading so a garbled length cannot make us buffer gigabytes.
   if (record_end > file_size_) {
+    // A torn write leaves nothing valid after it. A whole record further on
+    // means this length field was damaged: truncating here would throw away
+    // acknowledged writes.
+    bool later_record = false;
+    s = FindLaterRecord(&later_record);
+    if (!s.ok()) return Stop(Outcome::kIOError, std::move(s));
+    if (later_record) {
+      return Stop(Outcome::kCorruption,
+                  BadRecord("length " + std::to_string(length) +
+                            " runs past end of file but valid records follow"));
+    }
     return Stop(Outcome::kTornTail,
                 TornTail("a " + std::to_string(length) + "-byte payload runs past end of file"));
   }
@@ -91,6 +102,31 @@ WalReader::Outcome WalReader::ReadRecord(std::string* record) {
   offset_ = record_end;
   good_bytes_ = offset_;
   return Outcome::kRecord;
+}
+
+Status WalReader::FindLaterRecord(bool* found) {
+  *found = false;
+  // A real torn tail is at most one commit group; far more data than that
+  // after a bad header is damage whether or not a record can be found in it.
+  constexpr uint64_t kMaxTornTail = uint64_t{64} << 20;
+  const uint64_t tail = file_size_ - offset_;
+  if (tail > kMaxTornTail) {
+    *found = true;
+    return Status::OK();
+  }
+  Status s = FillBuffer(static_cast<size_t>(tail));
+  if (!s.ok()) return s;
+  const std::string_view rest(buffer_.data() + buffer_pos_, buffered());
+  for (size_t p = 1; p + kWalHeaderSize <= rest.size(); ++p) {
+    const uint32_t length = DecodeFixed32(rest.data() + p);
+    if (length > rest.size() - p - kWalHeaderSize) continue;
+    const uint64_t checksum = DecodeFixed64(rest.data() + p + 4);
+    if (Checksum(rest.substr(p + kWalHeaderSize, length)) == checksum) {
+      *found = true;
+      return Status::OK();
+    }
+  }
+  return Status::OK();
 }
 
 Status WalReader::ScanRestForNonZero(bool* all_zero) {

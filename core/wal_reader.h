@@ -1,6 +1,7 @@
 // WalReader reads the records WalWriter wrote (format in wal_writer.h).
 //
-// Tail rule: a record that runs past the end of the file, or whose checksum
+// Tail rule: a record that runs past the end of the file (with no valid
+// record anywhere after its header), or whose checksum
 // fails while it is the last thing in the file, is a torn write from a crash:
 // ReadRecord reports kTornTail and good_bytes() says where to truncate. So is
 // an all-zero header followed only by zeros (a power loss that extended the
@@ -34,6 +35,9 @@ class WalReader {
 
  private:
   // Reads until buffer_ holds `need` unconsumed bytes or the file ends.
+  // Buffers the rest of the file (from the current record) and says whether
+  // a valid record starts anywhere after the current one.
+  Status FindLaterRecord(bool* found);
   // Consumes the rest of the file; *all_zero says whether it held only zeros.
   Status ScanRestForNonZero(bool* all_zero);
   Status FillBuffer(size_t need);

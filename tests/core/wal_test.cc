@@ -251,13 +251,11 @@ TEST_CASE("a corrupt record with more after it is kCorruption naming file and of
     }
     {
       // 100 -> 100 + 2^16: the header claims a record that runs past the end
-      // of the file, which is exactly what a crash in the middle of the last
-      // write leaves behind. The reader cannot tell the length is wrong, so by
-      // the tail rule this is kTornTail; still no record at or past the
-      // damaged one is returned (ReadWithFlip checks).
-      INFO("length grown past end of file reads as a torn tail");
-      ReadResult r = ReadWithFlip(path, record, 2, 0x01);
-      CHECK(r.end == WalReader::Outcome::kTornTail);
+      // of the file, as a crash in the middle of the last write would. But
+      // whole, valid records follow it, which a torn write never leaves:
+      // truncating here would drop them, so it is corruption.
+      INFO("length grown past end of file, with valid records after it");
+      CheckCorruptionAt(ReadWithFlip(path, record, 2, 0x01), path, offset);
     }
   }
 }
