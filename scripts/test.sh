@@ -13,6 +13,12 @@
 #   tsan    the concurrent suites (engine threads, server integration) under
 #           ThreadSanitizer
 #   fuzz    each libFuzzer target for LSMD_FUZZ_SECONDS (default 60) seconds
+#   docker  builds the image (Release, running the engine and protocol suites
+#           inside) and runs docker/smoke-test.sh against containers
+#   bench   bench/compare.sh --smoke: every benchmark tool runs, tiny sizes
+#
+# The default set runs the whole suite once, under ASan+UBSan; `unit` runs it
+# without sanitizers (a quicker build for day-to-day work).
 #
 # Any sanitizer report fails the run (halt_on_error); suppressions, if ever
 # needed, live in tests/sanitizers/ with a comment naming the third-party
@@ -21,7 +27,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
-ALL_STAGES=(unit asan tsan fuzz)
+ALL_STAGES=(asan tsan fuzz docker bench)
+KNOWN_STAGES=(unit asan tsan fuzz docker bench)
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=("${ALL_STAGES[@]}")
 
@@ -70,6 +77,20 @@ stage_fuzz() {
   LSMD_FUZZ_BUILD_DIR="$ROOT/build/fuzz" tests/fuzz/run.sh "${LSMD_FUZZ_SECONDS:-60}"
 }
 
+stage_docker() {
+  log "docker: image build (engine and protocol suites inside) and container smoke test"
+  if ! docker info >/dev/null 2>&1 && [ -x ../shared/tools/container-env.sh ]; then
+    eval "$(../shared/tools/container-env.sh)"
+  fi
+  docker/smoke-test.sh
+}
+
+stage_bench() {
+  log "bench: every benchmark tool at tiny sizes (figures mean nothing here)"
+  scripts/install-deps.sh libleveldb-dev librocksdb-dev redis-server redis-tools
+  bench/compare.sh --smoke
+}
+
 scripts/install-deps.sh
 for stage in "${STAGES[@]}"; do
   case "$stage" in
@@ -77,7 +98,9 @@ for stage in "${STAGES[@]}"; do
     asan) stage_asan ;;
     tsan) stage_tsan ;;
     fuzz) stage_fuzz ;;
-    *) echo "test.sh: unknown stage '$stage' (stages: ${ALL_STAGES[*]})" >&2; exit 2 ;;
+    docker) stage_docker ;;
+    bench) stage_bench ;;
+    *) echo "test.sh: unknown stage '$stage' (stages: ${KNOWN_STAGES[*]})" >&2; exit 2 ;;
   esac
 done
 log "all stages passed: ${STAGES[*]}"
