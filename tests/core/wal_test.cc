@@ -14,31 +14,12 @@
 #include "core/wal_reader.h"
 #include "core/wal_writer.h"
 #include "core/write_batch.h"
+#include "test_util.h"
 
 namespace lsmd {
 namespace {
 
-// A fresh directory under /tmp, removed with its files at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/lsmd_wal_test.XXXXXX";
-    REQUIRE(::mkdtemp(name) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() {
-    Env* env = Env::Default();
-    std::vector<std::string> names;
-    if (env->GetChildren(path_, &names).ok()) {
-      for (const auto& n : names) env->RemoveFile(path_ + "/" + n);
-    }
-    ::rmdir(path_.c_str());
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::string Payload(size_t size, uint32_t seed) {
   std::string s(size, '\0');
