@@ -129,7 +129,7 @@ std::string Dispatcher::ErrorLine(ErrorCode code, std::string_view text) {
   return WriteReply(header, ErrorReply{code, std::string(text)});
 }
 
-void Dispatcher::Handle(std::string_view line, ReplyFn done) {
+std::string Dispatcher::Dispatch(std::string_view line, ReplyFn& done) {
   std::string reply;
   ReplyHeader header;
   header.msg_id = next_msg_id_.fetch_add(1, std::memory_order_relaxed);
@@ -164,8 +164,19 @@ void Dispatcher::Handle(std::string_view line, ReplyFn done) {
     reply = WriteReply(header,
                        ErrorReply{ErrorCode::kCrash, std::string("internal error: ") + e.what()});
   }
+  return reply;  // every rendered reply is a non-empty JSON object
+}
+
+void Dispatcher::Handle(std::string_view line, ReplyFn done) {
+  std::string reply = Dispatch(line, done);
   // Empty: an engine callback owns `done` now and will answer.
   if (!reply.empty() && done) done(std::move(reply));
+}
+
+std::optional<std::string> Dispatcher::HandleOrDefer(std::string_view line, ReplyFn later) {
+  std::string reply = Dispatch(line, later);
+  if (reply.empty()) return std::nullopt;
+  return reply;
 }
 
 }  // namespace lsmd::proto

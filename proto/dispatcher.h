@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,13 @@ class Dispatcher {
 
   void Handle(std::string_view line, ReplyFn done);
 
+  // Handle() for callers that can use an answer at once without a callback
+  // round trip. A request answered inline (a get, a scan, stats, any error)
+  // returns its reply line and `later` is never called; one the engine
+  // completes later (put, delete, flush, compact) returns std::nullopt and
+  // `later` is called exactly once, possibly on an engine thread.
+  std::optional<std::string> HandleOrDefer(std::string_view line, ReplyFn later);
+
   std::string node_id() const;
 
   // A bare error reply (no request to answer) with this node's next msg_id,
@@ -39,6 +47,10 @@ class Dispatcher {
   std::string ErrorLine(ErrorCode code, std::string_view text);
 
  private:
+  // Returns the reply line, or "" once `done` has been handed to the engine
+  // (which then answers through it).
+  std::string Dispatch(std::string_view line, ReplyFn& done);
+
   DB* const db_;
   mutable std::mutex node_mu_;
   std::string node_id_;                   // GUARDED_BY(node_mu_)

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -36,27 +34,6 @@ std::string PeerName(const asio::ip::tcp::socket& socket) {
 
 }  // namespace
 
-asio::awaitable<std::string> AwaitReply(proto::Dispatcher& dispatcher, std::string_view line) {
-  auto initiate = [&dispatcher, line](auto handler) {
-    // Until the reply is delivered, the tracked executor counts as work, so
-    // io_context::run() cannot return while the engine still owes a reply.
-    auto executor = asio::prefer(asio::get_associated_executor(handler),
-                                 asio::execution::outstanding_work.tracked);
-    // Dispatcher::ReplyFn is a std::function, which needs a copyable callable.
-    auto shared_handler = std::make_shared<decltype(handler)>(std::move(handler));
-    dispatcher.Handle(line, [shared_handler, executor](std::string reply) {
-      // Always post, never dispatch: when Handle answers inline we are still
-      // inside this initiating function, where Asio forbids completing the
-      // operation directly. From an engine thread the two behave the same.
-      asio::post(executor, [shared_handler, reply = std::move(reply)]() mutable {
-        (*shared_handler)(std::move(reply));
-      });
-    });
-  };
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::string)>(
-      initiate, asio::use_awaitable);
-}
-
 Connection::Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatcher,
                        ConnectionLimits limits)
     : socket_(std::move(socket)),
@@ -64,7 +41,31 @@ Connection::Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatch
       dispatcher_(dispatcher),
       limits_(limits),
       peer_(PeerName(socket_)),
-      read_chunk_(kReadChunkBytes) {}
+      read_chunk_(kReadChunkBytes),
+      reply_ready_(executor_, asio::steady_timer::time_point::max()) {}
+
+asio::awaitable<std::string> Connection::Answer(std::string_view line) {
+  // Capturing only `this` keeps the callback inside std::function's small
+  // buffer: no allocation for the (common) inline answer. The connection
+  // outlives the callback because this coroutine waits for it below.
+  std::optional<std::string> reply = dispatcher_.HandleOrDefer(line, [this](std::string deferred) {
+    asio::post(executor_, [this, deferred = std::move(deferred)]() mutable {
+      deferred_reply_ = std::move(deferred);
+      reply_ready_.cancel();
+    });
+  });
+  if (reply) co_return std::move(*reply);
+  // The callback's post runs on this executor, so it cannot run before this
+  // wait is pending; the loop only guards against that assumption breaking.
+  while (!deferred_reply_) {
+    reply_ready_.expires_at(asio::steady_timer::time_point::max());
+    auto [ec] = co_await reply_ready_.async_wait(kAwaitTuple);
+    (void)ec;  // operation_aborted is the wake-up
+  }
+  std::string deferred = std::move(*deferred_reply_);
+  deferred_reply_.reset();
+  co_return deferred;
+}
 
 asio::awaitable<void> Connection::Serve() {
   spdlog::debug("{}: connected", peer_);
@@ -88,7 +89,7 @@ asio::awaitable<void> Connection::ServeLines() {
       }
       std::string_view line(input_.data() + line_start, newline - line_start);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // telnet, CRLF clients
-      std::string reply = co_await AwaitReply(dispatcher_, line);
+      std::string reply = co_await Answer(line);
       output_ += reply;
       output_ += '\n';
       line_start = newline + 1;

@@ -15,9 +15,11 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,10 +38,6 @@ struct ConnectionLimits {
   // before closing, so the client reads the reply instead of a reset.
   std::chrono::milliseconds linger{2000};
 };
-
-// Awaits dispatcher.Handle(line) from a coroutine and resumes it on its own
-// executor with the reply line.
-asio::awaitable<std::string> AwaitReply(proto::Dispatcher& dispatcher, std::string_view line);
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -63,6 +61,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   // Serve() without the final close.
   asio::awaitable<void> ServeLines();
+  // The reply to one request line. Reads (most requests) are answered
+  // inline, without leaving this coroutine; writes wait for the engine's
+  // callback, which hands the reply over on this connection's executor.
+  asio::awaitable<std::string> Answer(std::string_view line);
   // Answers error 12 after the replies already due, then closes.
   asio::awaitable<void> FailLineTooLong();
   // Writes and clears output_. False if the client is gone.
@@ -87,6 +89,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string input_;   // read, not yet answered; starts at a line boundary
   std::string output_;  // replies not yet written
   std::vector<char> read_chunk_;
+  // One request is in the engine at a time: its reply lands here, and
+  // reply_ready_ (never expiring) is cancelled to wake the coroutine.
+  std::optional<std::string> deferred_reply_;
+  asio::steady_timer reply_ready_;
   bool stopping_ = false;  // Stop() was called: read nothing more
   bool reading_ = false;   // an async_read_some is pending (Stop cancels it)
 };

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <future>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -147,6 +149,38 @@ TEST_CASE("put then get, delete then get") {
         R"({"type": "get_ok", "in_reply_to": 5, "msg_id": 5, "found": false})");
   // Deleting a key that never existed is fine too.
   CHECK(Str(node.CallBody(R"({"type":"delete","key":"never"})"), "type") == "delete_ok");
+}
+
+// The server answers reads without a callback round trip (HandleOrDefer);
+// it relies on reads coming back inline and writes coming back exactly once
+// through `later`, never both.
+TEST_CASE("HandleOrDefer answers reads inline and writes through the callback") {
+  TestNode node;
+  auto later_calls = std::make_shared<std::atomic<int>>(0);
+  auto put_reply = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> put_future = put_reply->get_future();
+  std::optional<std::string> inline_reply =
+      node.dispatcher().HandleOrDefer(R"({"type":"put","msg_id":1,"key":"k","value":"v"})",
+                                      [later_calls, put_reply](std::string text) {
+                                        if (later_calls->fetch_add(1) == 0)
+                                          put_reply->set_value(std::move(text));
+                                      });
+  CHECK_FALSE(inline_reply.has_value());
+  REQUIRE(put_future.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  CHECK(put_future.get() == R"({"type": "put_ok", "in_reply_to": 1, "msg_id": 0})");
+
+  // The put was acknowledged, so an inline get sees it.
+  auto unexpected = [later_calls](std::string) { later_calls->fetch_add(100); };
+  inline_reply =
+      node.dispatcher().HandleOrDefer(R"({"type":"get","msg_id":2,"key":"k"})", unexpected);
+  REQUIRE(inline_reply.has_value());
+  CHECK(*inline_reply ==
+        R"({"type": "get_ok", "in_reply_to": 2, "msg_id": 1, "found": true, "value": "v"})");
+  // Errors are answered inline too.
+  inline_reply = node.dispatcher().HandleOrDefer("not json", unexpected);
+  REQUIRE(inline_reply.has_value());
+  CHECK(inline_reply->find("\"code\": 12") != std::string::npos);
+  CHECK(later_calls->load() == 1);
 }
 
 TEST_CASE("keys and values with \\u0000, quotes and non-ASCII round-trip") {
