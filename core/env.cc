@@ -3,9 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 
 namespace lsmd {
@@ -102,6 +105,65 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   const int fd_;
 };
 
+// Caps the number of table files mapped at once. Each mapping is one entry
+// in the process's map table (vm.max_map_count, 65530 by default), so a
+// store of many thousands of tables would run out; past the cap, files are
+// read with pread instead. LevelDB makes the same trade (1000 on 64-bit).
+class MmapLimiter {
+ public:
+  explicit MmapLimiter(int max_mappings) : available_(max_mappings) {}
+  // Takes one slot; false if none is left. Thread-safe.
+  bool Acquire() {
+    int available = available_.load(std::memory_order_relaxed);
+    while (available > 0) {
+      if (available_.compare_exchange_weak(available, available - 1, std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  void Release() { available_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int> available_;
+};
+
+MmapLimiter& TableMmapLimiter() {
+  static MmapLimiter limiter(kMaxMappedFiles);
+  return limiter;
+}
+
+// A read is a view into the mapping: no system call and no copy, the
+// bytes come straight from the page cache. That is why a get or a scan
+// over tables costs no pread; the checksum of each segment is still
+// verified on every read by the caller, so a byte damaged on disk (or
+// underneath us in the page cache) is still reported as corruption.
+// The file must not shrink while mapped: a read past its new end would
+// fault (SIGBUS). Tables are immutable once written, which is the
+// contract of Env::NewRandomAccessFile.
+class PosixMmapFile final : public RandomAccessFile {
+ public:
+  PosixMmapFile(const char* base, size_t length) : base_(base), length_(length) {}
+  ~PosixMmapFile() override {
+    ::munmap(const_cast<char*>(base_), length_);
+    TableMmapLimiter().Release();
+  }
+
+  Status Read(uint64_t offset, size_t n, std::string* /*scratch*/,
+              std::string_view* result) const override {
+    if (offset >= length_) {
+      *result = {};  // like pread at or past the end: zero bytes
+      return Status::OK();
+    }
+    *result = std::string_view(base_ + offset, std::min<uint64_t>(n, length_ - offset));
+    return Status::OK();
+  }
+
+ private:
+  const char* const base_;
+  const size_t length_;
+};
+
 class PosixSequentialFile final : public SequentialFile {
  public:
   PosixSequentialFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
@@ -146,6 +208,17 @@ class PosixEnv final : public Env {
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno(errno, path);
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0 && TableMmapLimiter().Acquire()) {
+      const size_t length = static_cast<size_t>(st.st_size);
+      void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+      if (base != MAP_FAILED) {
+        ::close(fd);  // the mapping keeps the file's pages reachable
+        return std::unique_ptr<RandomAccessFile>(
+            new PosixMmapFile(static_cast<const char*>(base), length));
+      }
+      TableMmapLimiter().Release();  // out of address space or map entries: pread
+    }
     return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd));
   }
 

@@ -35,8 +35,10 @@ class WritableFile {
 class RandomAccessFile {
  public:
   virtual ~RandomAccessFile() = default;
-  // Reads up to n bytes at offset with one pread() call. *result points into
-  // scratch; fewer bytes than n means the file ended.
+  // Reads up to n bytes at offset; fewer bytes than n means the file ended.
+  // *result points into scratch or, for a mapped file, into the mapping; it
+  // stays valid until the next Read with the same scratch or until this
+  // object is destroyed, whichever comes first.
   virtual Status Read(uint64_t offset, size_t n, std::string* scratch,
                       std::string_view* result) const = 0;
 };
@@ -54,6 +56,9 @@ class FileLock {
   virtual ~FileLock() = default;
 };
 
+// Table files the POSIX Env keeps mapped at once (see NewRandomAccessFile).
+constexpr int kMaxMappedFiles = 1000;
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -62,6 +67,8 @@ class Env {
 
   // Creates or truncates.
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
+  // For files that do not change while open (tables): the POSIX Env maps up
+  // to kMaxMappedFiles of them into memory and reads the rest with pread.
   virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) = 0;
   virtual Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) = 0;

@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -56,6 +59,61 @@ TEST_CASE("writes larger than the buffer and reads at offsets round-trip") {
   CHECK(got == big.substr(100000, 26));
   REQUIRE((*reader)->Read(4 + big.size() - 3, 100, &scratch, &got).ok());
   CHECK(got.size() == 3);  // a short read at the end of the file
+}
+
+TEST_CASE("reads at or past the end of a table file give zero bytes, empty files too") {
+  TempDir dir;
+  Env* env = Env::Default();
+  REQUIRE(env->WriteFileAtomically(dir.path(), "small", "0123456789").ok());
+  REQUIRE(env->WriteFileAtomically(dir.path(), "empty", "").ok());
+  auto small = env->NewRandomAccessFile(dir.File("small"));
+  auto empty = env->NewRandomAccessFile(dir.File("empty"));
+  REQUIRE(small.ok());
+  REQUIRE(empty.ok());
+  std::string scratch;
+  std::string_view got = "not read";
+  REQUIRE((*small)->Read(10, 4, &scratch, &got).ok());
+  CHECK(got.empty());
+  got = "not read";
+  REQUIRE((*small)->Read(1000, 4, &scratch, &got).ok());
+  CHECK(got.empty());
+  got = "not read";
+  REQUIRE((*empty)->Read(0, 4, &scratch, &got).ok());
+  CHECK(got.empty());
+}
+
+// Past kMaxMappedFiles open tables the Env falls back to pread; a store with
+// more tables than that must read every one of them the same way.
+TEST_CASE("more open table files than can be mapped all read correctly") {
+  TempDir dir;
+  Env* env = Env::Default();
+  REQUIRE(env->WriteFileAtomically(dir.path(), "t", "abcdefghijklmnopqrstuvwxyz").ok());
+  std::vector<std::unique_ptr<RandomAccessFile>> open;
+  for (int i = 0; i < kMaxMappedFiles + 10; ++i) {
+    auto file = env->NewRandomAccessFile(dir.File("t"));
+    REQUIRE(file.ok());
+    open.push_back(std::move(*file));
+  }
+  std::string scratch;
+  for (const auto& file : open) {
+    std::string_view got;
+    REQUIRE(file->Read(23, 10, &scratch, &got).ok());
+    CHECK(got == "xyz");
+  }
+  // Views from different files stay valid together (a merge holds many).
+  std::string scratch_first, scratch_last;
+  std::string_view first, last;
+  REQUIRE(open.front()->Read(0, 3, &scratch_first, &first).ok());
+  REQUIRE(open.back()->Read(3, 3, &scratch_last, &last).ok());
+  CHECK(first == "abc");
+  CHECK(last == "def");
+  // Closing frees the slots: new files are mapped or read again, either way correctly.
+  open.clear();
+  auto again = env->NewRandomAccessFile(dir.File("t"));
+  REQUIRE(again.ok());
+  std::string_view got;
+  REQUIRE((*again)->Read(0, 26, &scratch, &got).ok());
+  CHECK(got == "abcdefghijklmnopqrstuvwxyz");
 }
 
 TEST_CASE("FaultInjectionEnv fails only the filtered files, until cleared") {
