@@ -73,7 +73,19 @@ void DB::DeleteAsync(std::string_view key, WriteCallback done) {
 Status DB::Get(std::string_view key, std::string* value) { return impl_->Get(key, value); }
 
 Status DB::Scan(std::string_view start, std::string_view end, size_t limit, ScanResult* out) {
-  return impl_->Scan(start, end, limit, out);
+  out->entries.clear();
+  return impl_->Scan(
+      start, end, limit,
+      [out](std::string_view key, std::string_view value) {
+        out->entries.emplace_back(std::string(key), std::string(value));
+      },
+      &out->more);
+}
+
+Status DB::Scan(std::string_view start, std::string_view end, size_t limit,
+                const ScanVisitor& visit, bool* more) {
+  bool ignored;
+  return impl_->Scan(start, end, limit, visit, more != nullptr ? more : &ignored);
 }
 
 Result<FlushResult> DB::Flush() {

@@ -113,6 +113,12 @@ class DB {
   // Keys in [start, end) in order, newest versions, no tombstones; an empty
   // end means no upper bound. At most limit entries.
   Status Scan(std::string_view start, std::string_view end, size_t limit, ScanResult* out);
+  // The same walk without copying: visit(key, value) for each entry, in key
+  // order. The views are valid only during the call (they point into the
+  // MemTable or a table's mapped segment). *more as in ScanResult.
+  using ScanVisitor = std::function<void(std::string_view key, std::string_view value)>;
+  Status Scan(std::string_view start, std::string_view end, size_t limit, const ScanVisitor& visit,
+              bool* more);
 
   // Freezes the current MemTable and returns once its SSTable is durable and
   // recorded in the manifest (earlier frozen MemTables are flushed first).

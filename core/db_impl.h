@@ -78,7 +78,8 @@ class DB::Impl {
 
   // db_read.cc
   Status Get(std::string_view key, std::string* value);
-  Status Scan(std::string_view start, std::string_view end, size_t limit, ScanResult* out);
+  Status Scan(std::string_view start, std::string_view end, size_t limit,
+              const DB::ScanVisitor& visit, bool* more);
   Result<SSTableLookupResult> LookupInSSTable(std::string_view name, std::string_view key);
   DBStats GetStats();
 

@@ -35,9 +35,9 @@ Status DB::Impl::Get(std::string_view key, std::string* value) {
   return Status::NotFound("");
 }
 
-Status DB::Impl::Scan(std::string_view start, std::string_view end, size_t limit, ScanResult* out) {
-  out->entries.clear();
-  out->more = false;
+Status DB::Impl::Scan(std::string_view start, std::string_view end, size_t limit,
+                      const DB::ScanVisitor& visit, bool* more) {
+  *more = false;
   // The view keeps every MemTable and table file alive until the scan ends,
   // even if a flush or compaction replaces them meanwhile.
   std::shared_ptr<const ReadView> view = GetReadView();
@@ -46,14 +46,16 @@ Status DB::Impl::Scan(std::string_view start, std::string_view end, size_t limit
   for (const auto& frozen : view->frozen) sources.push_back(frozen->NewIterator());
   view->version->AddIterators(&sources);
   auto it = NewMergingIterator(std::move(sources));
+  size_t visited = 0;
   for (it->Seek(start); it->Valid(); it->Next()) {
     if (!end.empty() && it->key() >= end) break;
     if (it->kind() == ValueKind::kTombstone) continue;
-    if (out->entries.size() == limit) {
-      out->more = true;
+    if (visited == limit) {
+      *more = true;
       break;
     }
-    out->entries.emplace_back(std::string(it->key()), std::string(it->value()));
+    visit(it->key(), it->value());
+    ++visited;
   }
   return it->status();
 }
