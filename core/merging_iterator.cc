@@ -1,62 +1,91 @@
 #include "core/merging_iterator.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 namespace lsmd {
 namespace {
 
-// The number of sources is small (MemTables, L0 files, one per level), so a
-// linear pass for the smallest key beats a heap's bookkeeping.
+// A min-heap of the sources by (current key, source order). With ~10 sources
+// (MemTables, L0 files, one per level) a step costs about 2·log2(n) key
+// compares instead of the 2n of a linear pass, which was the largest cost of
+// a scan (bench/engine scan100, docs/BENCHMARKS.md). Each entry caches its
+// source's current key, valid until that source moves, so comparing needs
+// no virtual call.
 class MergingIterator final : public Iterator {
  public:
   explicit MergingIterator(std::vector<std::unique_ptr<Iterator>> children)
-      : children_(std::move(children)) {}
+      : children_(std::move(children)) {
+    heap_.reserve(children_.size());
+  }
 
-  bool Valid() const override { return current_ != nullptr && status_.ok(); }
+  bool Valid() const override { return !heap_.empty() && status_.ok(); }
 
   void SeekToFirst() override {
     for (auto& child : children_) child->SeekToFirst();
-    FindSmallest();
+    RebuildHeap();
   }
 
   void Seek(std::string_view target) override {
     for (auto& child : children_) child->Seek(target);
-    FindSmallest();
+    RebuildHeap();
   }
 
   void Next() override {
     // Every source positioned at this key holds an older version or the one
-    // just yielded: step all of them past it.
-    last_key_.assign(current_->key());
-    for (auto& child : children_) {
-      if (child->Valid() && child->key() == last_key_) child->Next();
-    }
-    FindSmallest();
+    // just yielded: step all of them past it. Ties pop newest source first,
+    // and each source yields a key at most once, so they surface in a row.
+    last_key_.assign(heap_.front().key);
+    do {
+      std::pop_heap(heap_.begin(), heap_.end(), After);
+      Entry moved = heap_.back();
+      heap_.pop_back();
+      moved.source->Next();
+      Push(moved.source, moved.order);
+    } while (status_.ok() && !heap_.empty() && heap_.front().key == last_key_);
   }
 
-  std::string_view key() const override { return current_->key(); }
-  std::string_view value() const override { return current_->value(); }
-  ValueKind kind() const override { return current_->kind(); }
+  std::string_view key() const override { return heap_.front().key; }
+  std::string_view value() const override { return heap_.front().source->value(); }
+  ValueKind kind() const override { return heap_.front().source->kind(); }
   Status status() const override { return status_; }
 
  private:
-  // Strict < keeps the earliest (newest) source on ties. A source that
-  // stopped on an error ends the merge: skipping it would resurrect older
-  // versions of its keys.
-  void FindSmallest() {
-    current_ = nullptr;
-    for (auto& child : children_) {
-      if (!child->Valid()) {
-        Status s = child->status();
-        if (!s.ok() && status_.ok()) status_ = s;
-        continue;
-      }
-      if (current_ == nullptr || child->key() < current_->key()) current_ = child.get();
+  struct Entry {
+    Iterator* source;
+    std::string_view key;  // source->key(), cached
+    uint32_t order;        // index in children_: lower is newer
+  };
+
+  // The heap order: a after b when its key is greater, or equal and from an
+  // older source, so the newest version of the smallest key is on top.
+  static bool After(const Entry& a, const Entry& b) {
+    const int c = a.key.compare(b.key);
+    return c > 0 || (c == 0 && a.order > b.order);
+  }
+
+  // Adds a source if it has an entry. A source that stopped on an error ends
+  // the merge: skipping it would resurrect older versions of its keys.
+  void Push(Iterator* source, uint32_t order) {
+    if (!source->Valid()) {
+      Status s = source->status();
+      if (!s.ok() && status_.ok()) status_ = s;
+      return;
+    }
+    heap_.push_back(Entry{source, source->key(), order});
+    std::push_heap(heap_.begin(), heap_.end(), After);
+  }
+
+  void RebuildHeap() {
+    heap_.clear();
+    for (size_t i = 0; i < children_.size(); ++i) {
+      Push(children_[i].get(), static_cast<uint32_t>(i));
     }
   }
 
   std::vector<std::unique_ptr<Iterator>> children_;
-  Iterator* current_ = nullptr;
+  std::vector<Entry> heap_;
   std::string last_key_;
   Status status_;
 };
