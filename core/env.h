@@ -4,7 +4,7 @@
 //
 // Thread safety: an Env is shared by all threads. A WritableFile or
 // SequentialFile is used by one thread at a time; a RandomAccessFile may be read
-// by many threads at once (pread keeps no file position).
+// by many threads at once (a mapping or pread keeps no file position).
 #pragma once
 
 #include <cstdint>

@@ -22,7 +22,7 @@ struct SegmentHandle {
 
 // The data segments of one table. Immutable after SSTableReader::Open, so
 // any number of threads may read through it at once (RandomAccessFile::Read
-// is a pread, and every caller brings its own scratch buffer).
+// is a view into a mapping or a pread into the caller's own scratch buffer).
 struct TableSegments {
   std::string path;
   std::unique_ptr<RandomAccessFile> file;
