@@ -6,9 +6,11 @@
 // a MemTable and write it out as an L0 table, then start a fresh log. After
 // Open the directory holds exactly one log, so logs of different runs never
 // have to be ordered against each other.
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <set>
 
 #include "core/db_impl.h"
@@ -179,7 +181,11 @@ Status DB::Impl::Open() {
 
   mem_ = std::make_shared<MemTable>();
   RebuildReadView();
-  commit_thread_ = std::thread([this] { CommitThreadMain(); });
+  commit_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "lsmd-commit");
+    CommitThreadMain();
+  });
+  boost::asio::post(bg_strand_, [] { pthread_setname_np(pthread_self(), "lsmd-bg"); });
   std::lock_guard guard(mu_);
   MaybeScheduleCompaction();
   return Status::OK();
