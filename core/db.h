@@ -103,7 +103,11 @@ class DB {
   // and the MemTable. Concurrent writers share one sync (group commit).
   Status Put(std::string_view key, std::string_view value);
   Status Delete(std::string_view key);
-  // The same, without blocking the caller: done runs on the commit thread.
+  // The same, without blocking the caller. Under SyncMode::kAlways done runs
+  // on the commit thread. Under kNone, when no other write is being
+  // committed and the write needs no wait (no stall, no slowdown), the
+  // caller's thread commits it at once and done runs inline, before
+  // PutAsync returns; otherwise done runs on the commit thread.
   void PutAsync(std::string_view key, std::string_view value, WriteCallback done);
   void DeleteAsync(std::string_view key, WriteCallback done);
 

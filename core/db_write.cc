@@ -36,6 +36,11 @@ Status DB::Impl::Write(WriteBatch batch) {
   lock.unlock();
   CommitLoop(&w);
   lock.lock();
+  ReleaseCommitterRole();
+  return w.status;
+}
+
+void DB::Impl::ReleaseCommitterRole() {
   committing_ = false;
   if (!write_queue_.empty()) {
     write_cv_.notify_all();
@@ -43,7 +48,29 @@ Status DB::Impl::Write(WriteBatch batch) {
   } else if (stop_commit_thread_) {
     commit_cv_.notify_one();  // Close() waits for the last committer to finish
   }
-  return w.status;
+}
+
+bool DB::Impl::TryCommitInline(WriteBatch& batch, WriteCallback& done) {
+  std::unique_lock lock(write_mu_);
+  // Queued writes were accepted first: committing past them would reorder.
+  if (writes_closed_ || committing_ || !write_queue_.empty()) return false;
+  committing_ = true;
+  lock.unlock();
+
+  PendingWrite w;
+  w.batch = std::move(batch);
+  bool would_wait = false;
+  const Status s = CommitWrites({&w}, &would_wait);
+
+  lock.lock();
+  ReleaseCommitterRole();
+  lock.unlock();
+  if (would_wait) {
+    batch = std::move(w.batch);  // nothing was written: queue it instead
+    return false;
+  }
+  done(s);
+  return true;
 }
 
 void DB::Impl::Enqueue(PendingWrite* w) {
@@ -64,6 +91,7 @@ void DB::Impl::Enqueue(PendingWrite* w) {
 }
 
 void DB::Impl::WriteAsync(WriteBatch batch, WriteCallback done) {
+  if (options_.sync == SyncMode::kNone && TryCommitInline(batch, done)) return;
   auto* w = new PendingWrite;
   w->batch = std::move(batch);
   w->write_done = std::move(done);
@@ -140,10 +168,10 @@ void DB::Impl::CommitLoop(PendingWrite* mine) {
   }
 }
 
-Status DB::Impl::CommitWrites(const std::vector<PendingWrite*>& group) {
+Status DB::Impl::CommitWrites(const std::vector<PendingWrite*>& group, bool* would_wait) {
   std::unique_lock lock(mu_);
-  Status s = MakeRoomForWrite(lock, /*force=*/false);
-  if (!s.ok()) return s;
+  Status s = MakeRoomForWrite(lock, /*force=*/false, would_wait);
+  if (!s.ok() || (would_wait != nullptr && *would_wait)) return s;
   MemTable* mem = mem_.get();
   lock.unlock();
 
@@ -199,13 +227,18 @@ void DB::Impl::CommitFreeze(PendingWrite* freeze) {
   imm_.back().ticket->waiters.push_back(std::move(freeze->flush_done));
 }
 
-Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force) {
+Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force,
+                                  bool* would_wait) {
   bool allow_delay = !force;
   bool counted_stall = false;
   const auto deadline = std::chrono::steady_clock::now() + options_.write_stall_timeout;
   while (true) {
     const int l0_files = current_->NumFiles(0);
     if (allow_delay && l0_files >= options_.l0_slowdown_trigger) {
+      if (would_wait != nullptr) {
+        *would_wait = true;
+        return Status::OK();
+      }
       // Give compaction a little room rather than hitting the hard stop later.
       write_slowdowns_.fetch_add(1, std::memory_order_relaxed);
       lock.unlock();
@@ -222,6 +255,10 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
     // at or below the stop trigger even while their flushes are queued.
     const bool l0_full = l0_files + static_cast<int>(imm_.size()) >= options_.l0_stop_trigger;
     if (frozen_full || l0_full) {
+      if (would_wait != nullptr) {
+        *would_wait = true;
+        return Status::OK();
+      }
       // Shutting down: background work is winding down, so waiting for it
       // would only delay the exit. The write is refused, not lost.
       if (closing_) return Status::Busy("engine is shutting down");

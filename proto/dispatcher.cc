@@ -35,8 +35,9 @@ ErrorReply ErrorFromStatus(const Status& status) {
 // Each Serve function answers one request. Synchronous ones return the reply
 // line; asynchronous ones take `done` into the engine's callback and return
 // an empty string. The header already carries the reply's msg_id. Engine
-// callbacks run on the engine's commit thread (writes) or background strand
-// (flush, compaction); they only render a reply and hand it to `done`.
+// callbacks run on the engine's commit thread or inline (writes) or on its
+// background strand (flush, compaction); they only render a reply and hand
+// it to `done`.
 
 std::string Serve(DB* db, const ReplyHeader& header, const GetRequest& request, ReplyFn&) {
   GetOk reply;

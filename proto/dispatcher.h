@@ -23,8 +23,9 @@ namespace lsmd::proto {
 class Dispatcher {
  public:
   // Called exactly once per request with the reply line, without a trailing
-  // newline. It may run inline (reads) or later on an engine thread (writes,
-  // flushes, compactions): callers must not assume either.
+  // newline. It may run inline (reads; writes the engine commits on the
+  // calling thread) or later on an engine thread (writes, flushes,
+  // compactions): callers must not assume either.
   using ReplyFn = std::function<void(std::string reply_line)>;
 
   // default_node_id answers as "src" until an init message names the node.
@@ -36,7 +37,8 @@ class Dispatcher {
   // round trip. A request answered inline (a get, a scan, stats, any error)
   // returns its reply line and `later` is never called; one the engine
   // completes later (put, delete, flush, compact) returns std::nullopt and
-  // `later` is called exactly once, possibly on an engine thread.
+  // `later` is called exactly once: on an engine thread, or inline before
+  // HandleOrDefer returns when the engine commits the write at once.
   std::optional<std::string> HandleOrDefer(std::string_view line, ReplyFn later);
 
   std::string node_id() const;

@@ -44,16 +44,28 @@ Connection::Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatch
       read_chunk_(kReadChunkBytes),
       reply_ready_(executor_, asio::steady_timer::time_point::max()) {}
 
+// The connection whose request this thread is handing to the dispatcher, if
+// any: an engine callback that runs inline (a put committed by this very
+// thread under --sync none) finds its connection here and stores the reply
+// directly, with no post and no wake-up.
+thread_local const Connection* t_answering = nullptr;
+
 asio::awaitable<std::string> Connection::Answer(std::string_view line) {
   // Capturing only `this` keeps the callback inside std::function's small
   // buffer: no allocation for the (common) inline answer. The connection
   // outlives the callback because this coroutine waits for it below.
+  t_answering = this;
   std::optional<std::string> reply = dispatcher_.HandleOrDefer(line, [this](std::string deferred) {
+    if (t_answering == this) {
+      deferred_reply_ = std::move(deferred);  // inline, on this strand
+      return;
+    }
     asio::post(executor_, [this, deferred = std::move(deferred)]() mutable {
       deferred_reply_ = std::move(deferred);
       reply_ready_.cancel();
     });
   });
+  t_answering = nullptr;
   if (reply) co_return std::move(*reply);
   // The callback's post runs on this executor, so it cannot run before this
   // wait is pending; the loop only guards against that assumption breaking.
