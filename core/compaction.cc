@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/background_yield.h"
 #include "core/merging_iterator.h"
 #include "core/table_file.h"
 
@@ -158,7 +159,9 @@ Status CompactionJob::Run() {
     return Status::OK();
   };
 
+  BackgroundYield yield;
   for (input->SeekToFirst(); input->Valid(); input->Next()) {
+    yield.Tick();
     if (shutting_down_->load(std::memory_order_relaxed)) {
       s = Status::Busy("compaction abandoned: the engine is shutting down");
       break;

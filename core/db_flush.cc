@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/background_yield.h"
 #include "core/db_impl.h"
 #include "core/filename.h"
 #include "core/sstable_reader.h"
@@ -38,7 +39,9 @@ Status DB::Impl::WriteLevel0Table(const MemTable& mem, uint64_t number,
   auto writer = TableFileWriter::Create(env_, dir_, options_, /*level=*/0, number);
   if (!writer.ok()) return writer.status();
   auto it = mem.NewIterator();
+  BackgroundYield yield;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    yield.Tick();
     Status s = (*writer)->Add(it->key(), it->kind(), it->value());
     if (!s.ok()) return s;
   }
