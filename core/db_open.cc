@@ -147,7 +147,7 @@ Status DB::Impl::Open() {
     }
   }
   std::sort(logs.begin(), logs.end());
-  auto recovered = std::make_shared<MemTable>();
+  auto recovered = std::make_shared<MemTable>(memtable_threshold_);
   s = ReplayLogs(logs, recovered.get());
   if (!s.ok()) return s;
 
@@ -179,7 +179,7 @@ Status DB::Impl::Open() {
   manifest_ = next;
   for (uint64_t number : logs) env_->RemoveFile(dir_ + "/" + LogFileName(number));
 
-  mem_ = std::make_shared<MemTable>();
+  mem_ = std::make_shared<MemTable>(memtable_threshold_);
   RebuildReadView();
   commit_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "lsmd-commit");

@@ -302,7 +302,7 @@ Status DB::Impl::SwitchMemTable() {
     env_->RemoveFile(dir_ + "/" + LogFileName(mem_log_number_));
   } else {
     imm_.push_back(FrozenMemTable{mem_, mem_log_number_, std::make_shared<FlushTicket>()});
-    mem_ = std::make_shared<MemTable>();
+    mem_ = std::make_shared<MemTable>(memtable_threshold_);
   }
   log_broken_ = false;
   mem_log_number_ = number;

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "core/arena.h"
+#include "core/memtable_filter.h"
 #include "core/skiplist.h"
 
 namespace lsmd {
@@ -106,14 +107,17 @@ class MemTableIterator final : public Iterator {
 }  // namespace
 
 struct MemTable::Rep {
+  explicit Rep(size_t budget_bytes) : filter(budget_bytes) {}
+
   Arena arena;  // Destroyed last: holds every node of list.
   EntryList list{EntryComparator{}, &arena};
+  MemTableFilter filter;  // every key added; set before the entry is published
   // Written only by the writer (Add), read by any thread.
   std::atomic<size_t> approximate_bytes{0};
   std::atomic<size_t> entries{0};
 };
 
-MemTable::MemTable() : rep_(std::make_unique<Rep>()) {}
+MemTable::MemTable(size_t budget_bytes) : rep_(std::make_unique<Rep>(budget_bytes)) {}
 MemTable::~MemTable() = default;
 
 void MemTable::Add(uint64_t seq, ValueKind kind, std::string_view key, std::string_view value) {
@@ -122,6 +126,7 @@ void MemTable::Add(uint64_t seq, ValueKind kind, std::string_view key, std::stri
   assert(value.size() <= std::numeric_limits<uint32_t>::max());
   const EntryHeader header{seq << 8 | static_cast<uint8_t>(kind), static_cast<uint32_t>(key.size()),
                            static_cast<uint32_t>(value.size())};
+  rep_->filter.Add(key);
   rep_->list.Insert(sizeof(header) + key.size() + value.size(), [&](char* entry) {
     std::memcpy(entry, &header, sizeof(header));
     // memcpy from an empty view's data() (maybe nullptr) is not allowed.
@@ -138,6 +143,7 @@ void MemTable::Add(uint64_t seq, ValueKind kind, std::string_view key, std::stri
 }
 
 LookupState MemTable::Get(std::string_view key, std::string* value) const {
+  if (!rep_->filter.MayContain(key)) return LookupState::kAbsent;
   EntryList::Iterator it(&rep_->list);
   it.Seek(LookupKey{key, kNewestTag});
   if (!it.Valid()) return LookupState::kAbsent;

@@ -19,7 +19,9 @@ namespace lsmd {
 
 class MemTable {
  public:
-  MemTable();
+  // budget_bytes: the size threshold this MemTable is expected to grow to;
+  // it sizes the key filter (memtable_filter.h), not a limit.
+  explicit MemTable(size_t budget_bytes = 4 << 20);
   ~MemTable();
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
