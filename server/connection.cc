@@ -57,7 +57,7 @@ asio::awaitable<std::string> Connection::Answer(std::string_view line) {
   t_answering = this;
   std::optional<std::string> reply = dispatcher_.HandleOrDefer(line, [this](std::string deferred) {
     if (t_answering == this) {
-      deferred_reply_ = std::move(deferred);  // inline, on this strand
+      deferred_reply_ = std::move(deferred);  // inline, on this executor
       return;
     }
     asio::post(executor_, [this, deferred = std::move(deferred)]() mutable {

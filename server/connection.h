@@ -1,4 +1,4 @@
-// Connection: one TCP client. A coroutine on the socket's own strand reads
+// Connection: one TCP client. A coroutine on the socket's executor reads
 // newline-delimited request lines, hands them to the Dispatcher one at a time
 // (so a get sees the same connection's earlier put) and writes the replies in
 // request order, batched: every complete line in the input buffer is answered
@@ -9,8 +9,9 @@
 // reply, and nothing more is read until the pending output is written. A
 // client that stops reading its replies therefore stops being read.
 //
-// Threading: all state below is owned by the socket's strand. Stop() and
-// ForceClose() may be called from any thread; they post to that strand.
+// Threading: all state below is owned by the socket's executor (one thread
+// at a time). Stop() and ForceClose() may be called from any thread; they
+// post to that executor.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -41,7 +42,8 @@ struct ConnectionLimits {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // The socket's executor must be a strand: this object's state lives on it.
+  // The socket's executor must never run two handlers at once (a strand, or
+  // an io_context run by one thread): this object's state lives on it.
   Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatcher, ConnectionLimits limits);
 
   const asio::any_io_executor& executor() { return executor_; }
@@ -85,7 +87,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const ConnectionLimits limits_;
   const std::string peer_;  // "ip:port", for logs
 
-  // Owned by the strand.
+  // Owned by the executor.
   std::string input_;   // read, not yet answered; starts at a line boundary
   std::string output_;  // replies not yet written
   std::vector<char> read_chunk_;

@@ -19,6 +19,7 @@
 #include "core/db.h"
 #include "proto/dispatcher.h"
 #include "server/check_client.h"
+#include "server/io_context_pool.h"
 #include "server/options.h"
 #include "server/stdio_transport.h"
 #include "server/tcp_server.h"
@@ -67,11 +68,11 @@ void RunIoThread(asio::io_context& io) {
 }
 
 int ServeTcp(const ServerOptions& options, proto::Dispatcher& dispatcher) {
-  asio::io_context io(options.threads);
+  IoContextPool pool(options.threads);
   TcpServerLimits limits;
   limits.max_connections = options.max_connections;
   limits.connection.max_line_bytes = options.max_line_bytes;
-  TcpServer server(io, dispatcher, limits);
+  TcpServer server(pool, dispatcher, limits);
   Status s = server.Listen(options.listen);
   if (!s.ok()) {
     spdlog::error("{}", s.message());
@@ -92,10 +93,10 @@ int ServeTcp(const ServerOptions& options, proto::Dispatcher& dispatcher) {
   server.Start();  // its signal_set is registered: a pending signal is caught
   SetStopSignalsBlocked(false);
   std::vector<std::thread> io_threads;
-  for (int i = 1; i < options.threads; ++i) {
-    io_threads.emplace_back([&io] { RunIoThread(io); });
+  for (size_t i = 1; i < pool.size(); ++i) {
+    io_threads.emplace_back([&pool, i] { RunIoThread(pool.Context(i)); });
   }
-  RunIoThread(io);
+  RunIoThread(pool.Context(0));
   for (std::thread& thread : io_threads) thread.join();
   spdlog::info("every connection closed");
   return kExitOk;

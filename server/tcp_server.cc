@@ -38,17 +38,17 @@ void LogIfException(std::exception_ptr error, std::string_view what) {
 
 }  // namespace
 
-TcpServer::TcpServer(asio::io_context& io, proto::Dispatcher& dispatcher, TcpServerLimits limits)
-    : io_(io),
+TcpServer::TcpServer(IoContextPool& pool, proto::Dispatcher& dispatcher, TcpServerLimits limits)
+    : pool_(pool),
       dispatcher_(dispatcher),
       limits_(limits),
-      strand_(asio::make_strand(io)),
+      strand_(asio::make_strand(pool.Context(0))),
       acceptor_(strand_),
       signals_(strand_, SIGINT, SIGTERM),
       grace_timer_(strand_) {}
 
 Status TcpServer::Listen(const HostPort& address) {
-  tcp::resolver resolver(io_);
+  tcp::resolver resolver(pool_.Context(0));
   boost::system::error_code ec;
   auto endpoints = resolver.resolve(address.host, std::to_string(address.port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
@@ -91,7 +91,8 @@ void TcpServer::Stop() {
 
 asio::awaitable<void> TcpServer::AcceptLoop() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kAwaitTuple);
+    // The socket, and so the connection, lives on the next context.
+    auto [ec, socket] = co_await acceptor_.async_accept(pool_.Next(), kAwaitTuple);
     if (stopping_) co_return;  // a socket accepted meanwhile is closed unanswered
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
@@ -155,7 +156,7 @@ void TcpServer::BeginShutdown() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   if (connections_.empty()) {
-    signals_.cancel(ignored);
+    FinishShutdown();
     return;
   }
   spdlog::info("no longer accepting; waiting for {} connections to finish", connections_.size());
@@ -174,12 +175,15 @@ void TcpServer::ForceCloseAll() {
 
 void TcpServer::OnConnectionDone(const std::shared_ptr<Connection>& connection) {
   connections_.erase(connection);
-  if (stopping_ && connections_.empty()) {
-    // Nothing may stay pending on the io_context, or run() would not return.
-    boost::system::error_code ignored;
-    signals_.cancel(ignored);
-    grace_timer_.cancel();
-  }
+  if (stopping_ && connections_.empty()) FinishShutdown();
+}
+
+void TcpServer::FinishShutdown() {
+  // Nothing may stay pending on a context, or its run() would not return.
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+  grace_timer_.cancel();
+  pool_.Release();
 }
 
 Status WritePortFile(const std::string& path, uint16_t port) {

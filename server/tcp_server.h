@@ -8,7 +8,8 @@
 // caller can close the engine.
 //
 // Threading: the acceptor, the signal set, the grace timer and the connection
-// registry are owned by strand_. Each connection lives on its own strand.
+// registry are owned by strand_ (on the pool's first context). Each
+// connection lives on one context of the pool, run by one thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -25,6 +26,7 @@
 #include "core/status.h"
 #include "proto/dispatcher.h"
 #include "server/connection.h"
+#include "server/io_context_pool.h"
 #include "server/options.h"
 
 namespace lsmd::server {
@@ -38,7 +40,7 @@ struct TcpServerLimits {
 
 class TcpServer {
  public:
-  TcpServer(asio::io_context& io, proto::Dispatcher& dispatcher, TcpServerLimits limits);
+  TcpServer(IoContextPool& pool, proto::Dispatcher& dispatcher, TcpServerLimits limits);
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
 
@@ -60,12 +62,15 @@ class TcpServer {
   void BeginShutdown();                                                  // REQUIRES: on strand_
   void ForceCloseAll();                                                  // REQUIRES: on strand_
   void OnConnectionDone(const std::shared_ptr<Connection>& connection);  // on strand_
+  // Nothing is left to serve: cancel the signal watch and timers and let the
+  // pool's threads return. REQUIRES: on strand_.
+  void FinishShutdown();
 
   // Connections refused with error 11 that may still be lingering; beyond
   // this many, a refused connection is closed without an answer.
   static constexpr size_t kMaxRefusing = 64;
 
-  asio::io_context& io_;
+  IoContextPool& pool_;
   proto::Dispatcher& dispatcher_;
   const TcpServerLimits limits_;
   asio::strand<asio::io_context::executor_type> strand_;
