@@ -38,12 +38,21 @@ class MergingIterator final : public Iterator {
     // and each source yields a key at most once, so they surface in a row.
     last_key_.assign(heap_.front().key);
     do {
-      std::pop_heap(heap_.begin(), heap_.end(), After);
-      Entry moved = heap_.back();
-      heap_.pop_back();
-      moved.source->Next();
-      Push(moved.source, moved.order);
-    } while (status_.ok() && !heap_.empty() && heap_.front().key == last_key_);
+      Entry& top = heap_.front();
+      top.source->Next();
+      if (top.source->Valid()) {
+        // Usually the same source still holds the smallest key (most keys
+        // live in the deepest level), and the sift stops after one compare
+        // per child: cheaper than a pop and a push.
+        top.key = top.source->key();
+      } else {
+        NoteError(top.source);
+        top = heap_.back();
+        heap_.pop_back();
+        if (heap_.empty()) return;
+      }
+      SiftDown();
+    } while (status_.ok() && heap_.front().key == last_key_);
   }
 
   std::string_view key() const override { return heap_.front().key; }
@@ -65,23 +74,38 @@ class MergingIterator final : public Iterator {
     return c > 0 || (c == 0 && a.order > b.order);
   }
 
-  // Adds a source if it has an entry. A source that stopped on an error ends
-  // the merge: skipping it would resurrect older versions of its keys.
-  void Push(Iterator* source, uint32_t order) {
-    if (!source->Valid()) {
-      Status s = source->status();
-      if (!s.ok() && status_.ok()) status_ = s;
-      return;
-    }
-    heap_.push_back(Entry{source, source->key(), order});
-    std::push_heap(heap_.begin(), heap_.end(), After);
+  // A source that stopped on an error ends the merge: skipping it would
+  // resurrect older versions of its keys.
+  void NoteError(const Iterator* source) {
+    Status s = source->status();
+    if (!s.ok() && status_.ok()) status_ = s;
   }
 
   void RebuildHeap() {
     heap_.clear();
     for (size_t i = 0; i < children_.size(); ++i) {
-      Push(children_[i].get(), static_cast<uint32_t>(i));
+      Iterator* source = children_[i].get();
+      if (source->Valid()) {
+        heap_.push_back(Entry{source, source->key(), static_cast<uint32_t>(i)});
+      } else {
+        NoteError(source);
+      }
     }
+    std::make_heap(heap_.begin(), heap_.end(), After);
+  }
+
+  // Restores the heap after the top entry changed (std::make_heap's order).
+  void SiftDown() {
+    const size_t n = heap_.size();
+    const Entry moving = heap_.front();
+    size_t hole = 0;
+    for (size_t child = 1; child < n; child = 2 * hole + 1) {
+      if (child + 1 < n && After(heap_[child], heap_[child + 1])) ++child;
+      if (!After(moving, heap_[child])) break;
+      heap_[hole] = heap_[child];
+      hole = child;
+    }
+    heap_[hole] = moving;
   }
 
   std::vector<std::unique_ptr<Iterator>> children_;
