@@ -4,7 +4,9 @@
 // committer is active) -> CommitWrites: MakeRoomForWrite (maybe
 // FreezeMemTable via SwitchMemTable), one log record for the whole group,
 // one fdatasync under SyncMode::kAlways, MemTable inserts, then every writer
-// of the group is answered.
+// of the group is answered. An async put under SyncMode::kNone takes a
+// shorter road when nothing waits: WriteAsync -> TryCommitInline ->
+// CommitWrites on the caller's own thread, answered before it returns.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
