@@ -54,18 +54,24 @@ asio::awaitable<std::string> Connection::Answer(std::string_view line) {
   // Capturing only `this` keeps the callback inside std::function's small
   // buffer: no allocation for the (common) inline answer. The connection
   // outlives the callback because this coroutine waits for it below.
-  t_answering = this;
-  std::optional<std::string> reply = dispatcher_.HandleOrDefer(line, [this](std::string deferred) {
-    if (t_answering == this) {
-      deferred_reply_ = std::move(deferred);  // inline, on this executor
-      return;
-    }
-    asio::post(executor_, [this, deferred = std::move(deferred)]() mutable {
-      deferred_reply_ = std::move(deferred);
-      reply_ready_.cancel();
+  std::optional<std::string> reply;
+  {
+    // Cleared on every way out, so no stale pointer outlives the call.
+    struct Answering {
+      explicit Answering(const Connection* connection) { t_answering = connection; }
+      ~Answering() { t_answering = nullptr; }
+    } answering(this);
+    reply = dispatcher_.HandleOrDefer(line, [this](std::string deferred) {
+      if (t_answering == this) {
+        deferred_reply_ = std::move(deferred);  // inline, on this executor
+        return;
+      }
+      asio::post(executor_, [this, deferred = std::move(deferred)]() mutable {
+        deferred_reply_ = std::move(deferred);
+        reply_ready_.cancel();
+      });
     });
-  });
-  t_answering = nullptr;
+  }
   if (reply) co_return std::move(*reply);
   // The callback's post runs on this executor, so it cannot run before this
   // wait is pending; the loop only guards against that assumption breaking.

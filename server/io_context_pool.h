@@ -6,8 +6,9 @@
 // server's CPU and the scheduler mutex at 4-6% with one context shared by
 // two threads.
 //
-// Threading: Context(), Next() and Release() are called from the acceptor's
-// strand; run each context with RunUntilIdle from its own thread.
+// Threading: Next() and Release() are called from the acceptor's strand,
+// Context() by whoever starts a context's thread; each context is run by
+// exactly one thread.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
