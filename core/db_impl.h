@@ -19,6 +19,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,7 +103,7 @@ class DB::Impl {
   // Commits a group of writes (or one freeze request). Committer only.
   // With would_wait given, returns at once, committing nothing and setting
   // *would_wait, where MakeRoomForWrite would have to sleep.
-  Status CommitWrites(const std::vector<PendingWrite*>& group, bool* would_wait = nullptr);
+  Status CommitWrites(std::span<PendingWrite* const> group, bool* would_wait = nullptr);
   void CommitFreeze(PendingWrite* freeze);
   // Under SyncMode::kNone an async write whose commit cannot block (no
   // committer active, nothing queued, no stall or slowdown due) is committed

@@ -53,20 +53,30 @@ void DB::Impl::ReleaseCommitterRole() {
 }
 
 bool DB::Impl::TryCommitInline(WriteBatch& batch, WriteCallback& done) {
-  std::unique_lock lock(write_mu_);
-  // Queued writes were accepted first: committing past them would reorder.
-  if (writes_closed_ || committing_ || !write_queue_.empty()) return false;
-  committing_ = true;
-  lock.unlock();
+  {
+    std::lock_guard lock(write_mu_);
+    // Queued writes were accepted first: committing past them would reorder.
+    if (writes_closed_ || committing_ || !write_queue_.empty()) return false;
+    committing_ = true;
+  }
 
   PendingWrite w;
   w.batch = std::move(batch);
   bool would_wait = false;
-  const Status s = CommitWrites({&w}, &would_wait);
-
-  lock.lock();
-  ReleaseCommitterRole();
-  lock.unlock();
+  Status s;
+  {
+    // Given back on every way out: were a bad_alloc to escape the commit
+    // with the role still taken, every later write would queue forever.
+    struct GiveBackRole {
+      DB::Impl* impl;
+      ~GiveBackRole() {
+        std::lock_guard guard(impl->write_mu_);
+        impl->ReleaseCommitterRole();
+      }
+    } give_back{this};
+    PendingWrite* const group[] = {&w};
+    s = CommitWrites(group, &would_wait);
+  }
   if (would_wait) {
     batch = std::move(w.batch);  // nothing was written: queue it instead
     return false;
@@ -170,7 +180,7 @@ void DB::Impl::CommitLoop(PendingWrite* mine) {
   }
 }
 
-Status DB::Impl::CommitWrites(const std::vector<PendingWrite*>& group, bool* would_wait) {
+Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_wait) {
   std::unique_lock lock(mu_);
   Status s = MakeRoomForWrite(lock, /*force=*/false, would_wait);
   if (!s.ok() || (would_wait != nullptr && *would_wait)) return s;
