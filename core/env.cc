@@ -138,8 +138,11 @@ MmapLimiter& TableMmapLimiter() {
 // over tables costs no pread; the checksum of each segment is still
 // verified on every read by the caller, so a byte damaged on disk (or
 // underneath us in the page cache) is still reported as corruption.
-// The file must not shrink while mapped: a read past its new end would
-// fault (SIGBUS). Tables are immutable once written, which is the
+// The trade, as LevelDB makes it: a disk error under a mapped page arrives
+// as SIGBUS and ends the process, where pread would have failed one read
+// with EIO; a restart then reads the table again (and reports it corrupt
+// if it is). The file must not shrink while mapped either, for the same
+// reason. Tables are immutable once written, which is the
 // contract of Env::NewRandomAccessFile.
 class PosixMmapFile final : public RandomAccessFile {
  public:

@@ -13,7 +13,10 @@ namespace lsmd {
 // Immutable after Open; shared by every thread that reads the table.
 struct SSTableReader::Rep {
   TableSegments segments;
-  std::string sections;  // index, filter and meta blocks; the views below point here
+  // Index, filter and meta blocks when the file is read with pread; when it
+  // is mapped they stay in the mapping. The views below point into one or
+  // the other, both owned by this Rep.
+  std::string sections;
   BloomFilter filter;
   TableProperties props;
 
