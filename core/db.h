@@ -104,10 +104,11 @@ class DB {
   Status Put(std::string_view key, std::string_view value);
   Status Delete(std::string_view key);
   // The same, without blocking the caller. Under SyncMode::kAlways done runs
-  // on the commit thread. Under kNone, when no other write is being
-  // committed and the write needs no wait (no stall, no slowdown), the
-  // caller's thread commits it at once and done runs inline, before
-  // PutAsync returns; otherwise done runs on the commit thread.
+  // on whichever thread commits the write (the commit thread, or a
+  // synchronous writer's thread that committed a group holding it). Under kNone, when no other
+  // write is being committed and the write needs no wait (no stall, no slowdown), the caller's
+  // thread commits it at once and done runs inline, before PutAsync returns; otherwise done runs on
+  // the commit thread.
   void PutAsync(std::string_view key, std::string_view value, WriteCallback done);
   void DeleteAsync(std::string_view key, WriteCallback done);
 

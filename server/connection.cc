@@ -48,7 +48,7 @@ Connection::Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatch
 // any: an engine callback that runs inline (a put committed by this very
 // thread under --sync none) finds its connection here and stores the reply
 // directly, with no post and no wake-up.
-thread_local const Connection* t_answering = nullptr;
+static thread_local const Connection* t_answering = nullptr;
 
 asio::awaitable<std::string> Connection::Answer(std::string_view line) {
   // Capturing only `this` keeps the callback inside std::function's small
