@@ -5,7 +5,9 @@
 //   block   := payload checksum        checksum: fixed64 XXH3-64(payload)
 //
 //   segment (a data segment): a block whose payload is up to index_interval
-//     entries in strictly ascending bytewise key order, packed back to back:
+//     entries in strictly ascending bytewise key order, packed back to back
+//     (the reader checks the order on every segment read: a checksum does
+//     not prove it):
 //       entry := varint key_len | key | u8 kind (0 tombstone, 1 put)
 //                | varint value_len | value        (value_len is 0 for tombstones)
 //     Segments start at offset 0 and follow each other with no gaps.

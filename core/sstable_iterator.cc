@@ -27,6 +27,29 @@ Status TableSegments::ReadSegment(size_t i, std::string* scratch, std::string_vi
     return Status::Corruption(path + ": data segment at offset " + std::to_string(segment.offset) +
                               " checksum mismatch");
   }
+  return CheckSegmentOrder(i, *payload);
+}
+
+Status TableSegments::CheckSegmentOrder(size_t i, std::string_view payload) const {
+  const SegmentHandle& segment = index[i];
+  const bool last = i + 1 == index.size();
+  const std::string_view bound = last ? largest_key : index[i + 1].first_key;
+  std::string_view previous;
+  bool first = true;
+  while (!payload.empty()) {
+    std::string_view key, value;
+    ValueKind kind;
+    if (!sst::DecodeEntry(&payload, &key, &kind, &value)) return MalformedSegment(i);
+    const bool in_order = first ? key == segment.first_key : previous < key;
+    const bool below_bound = last ? key <= bound : key < bound;
+    if (!in_order || !below_bound) {
+      return Status::Corruption(path + ": data segment at offset " +
+                                std::to_string(segment.offset) + " has keys out of order");
+    }
+    previous = key;
+    first = false;
+  }
+  if (first) return MalformedSegment(i);  // an empty segment is never written
   return Status::OK();
 }
 

@@ -27,15 +27,25 @@ struct TableSegments {
   std::string path;
   std::unique_ptr<RandomAccessFile> file;
   std::vector<SegmentHandle> index;  // ascending first keys, never empty once open
+  // The table's largest key (meta block): no key of the last segment is above it.
+  std::string_view largest_key;
 
   // The last segment whose first key is <= key, or index.size() if key sorts
   // before every segment.
   size_t FindSegment(std::string_view key) const;
 
-  // Reads segment i with one Read call into *scratch and checks its checksum.
-  // *payload (the entries) points into *scratch. IOError if the read fails,
-  // Corruption naming the path and offset if the bytes are short or bad.
+  // Reads segment i with one Read call into *scratch, checks its checksum and
+  // its key order (CheckSegmentOrder). *payload (the entries) points into
+  // *scratch. IOError if the read fails, Corruption naming the path and
+  // offset if the bytes are short, bad, malformed or out of order.
   Status ReadSegment(size_t i, std::string* scratch, std::string_view* payload) const;
+
+  // A checksum proves the bytes are what was written, not that the writer
+  // (or a forger) put the keys in order, and every search here trusts the
+  // order. So segment i must hold well-formed entries whose keys are
+  // strictly ascending, start with the index's first key for it, and stay
+  // below the next segment's first key (the last: at most largest_key).
+  Status CheckSegmentOrder(size_t i, std::string_view payload) const;
 
   // Corruption("<path>: malformed data segment at offset N").
   Status MalformedSegment(size_t i) const;

@@ -58,7 +58,8 @@ Status SSTableReader::Rep::CheckLayout(const sst::Footer& footer, uint64_t file_
   return Status::OK();
 }
 
-// Segments must tile [0, index offset) in order, with ascending first keys.
+// Segments must tile [0, index offset) in order, with strictly ascending
+// first keys: a table whose index is out of order is refused at Open.
 Status SSTableReader::Rep::LoadIndex(std::string_view payload, const sst::Footer& footer) {
   const Status malformed = Corrupt("index block malformed");
   uint64_t expected_offset = 0;
@@ -94,6 +95,7 @@ Status SSTableReader::Rep::LoadMeta(std::string_view payload) {
   }
   props.smallest_key.assign(smallest);
   props.largest_key.assign(largest);
+  segments.largest_key = props.largest_key;  // props lives as long as segments
   return Status::OK();
 }
 
