@@ -12,7 +12,11 @@
 #   asan    the whole suite again under AddressSanitizer + UBSan
 #   tsan    the concurrent suites (engine threads, server integration) under
 #           ThreadSanitizer
-#   fuzz    each libFuzzer target for LSMD_FUZZ_SECONDS (default 60) seconds
+#   fuzz    each libFuzzer target over its committed corpus, reproducibly: a
+#           fixed seed and a fixed number of inputs per target
+#           (tests/fuzz/run.sh ci), so the same code always gives the same run
+#   fuzz-long  (not in the default set) exploring: each target for
+#           LSMD_FUZZ_LONG_SECONDS (default 300) with a random seed
 #   docker  builds the image (Release, running the engine and protocol suites
 #           inside) and runs docker/smoke-test.sh against containers
 #   bench   bench/compare.sh --smoke: every benchmark tool runs, tiny sizes
@@ -28,7 +32,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
 ALL_STAGES=(asan tsan fuzz docker bench)
-KNOWN_STAGES=(unit asan tsan fuzz docker bench)
+KNOWN_STAGES=(unit asan tsan fuzz fuzz-long docker bench)
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=("${ALL_STAGES[@]}")
 
@@ -72,9 +76,15 @@ stage_tsan() {
 }
 
 stage_fuzz() {
-  log "fuzz: each libFuzzer target for ${LSMD_FUZZ_SECONDS:-60} s"
+  log "fuzz: each libFuzzer target, fixed seed and input count (reproducible)"
   scripts/install-deps.sh clang libclang-rt-14-dev
-  LSMD_FUZZ_BUILD_DIR="$ROOT/build/fuzz" tests/fuzz/run.sh "${LSMD_FUZZ_SECONDS:-60}"
+  LSMD_FUZZ_BUILD_DIR="$ROOT/build/fuzz" tests/fuzz/run.sh ci
+}
+
+stage_fuzz_long() {
+  log "fuzz-long: each libFuzzer target for ${LSMD_FUZZ_LONG_SECONDS:-300} s, random seed"
+  scripts/install-deps.sh clang libclang-rt-14-dev
+  LSMD_FUZZ_BUILD_DIR="$ROOT/build/fuzz" tests/fuzz/run.sh long "${LSMD_FUZZ_LONG_SECONDS:-300}"
 }
 
 stage_docker() {
@@ -98,6 +108,7 @@ for stage in "${STAGES[@]}"; do
     asan) stage_asan ;;
     tsan) stage_tsan ;;
     fuzz) stage_fuzz ;;
+    fuzz-long) stage_fuzz_long ;;
     docker) stage_docker ;;
     bench) stage_bench ;;
     *) echo "test.sh: unknown stage '$stage' (stages: ${KNOWN_STAGES[*]})" >&2; exit 2 ;;

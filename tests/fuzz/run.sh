@@ -1,27 +1,68 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (build-fuzz: clang, ASan+UBSan) and runs each
-# for N seconds against its seed corpus in tests/fuzz/corpus/<name>.
+# one, in one of two modes:
 #
-#   tests/fuzz/run.sh [SECONDS]     SECONDS: the argument, else
-#                                   $LSMD_FUZZ_SECONDS, else 60
+#   tests/fuzz/run.sh [ci]             the CI stage: reproducible. Each target
+#                                      runs a fixed number of inputs with a
+#                                      fixed -seed over the committed corpus,
+#                                      so the same code gives the same run and
+#                                      a finding never depends on chance.
+#   tests/fuzz/run.sh long [SECONDS]   exploring: each target for SECONDS
+#                                      (default 300) with a random seed
+#                                      (printed), growing a corpus kept in
+#                                      build-fuzz/long-corpus/<name> across
+#                                      runs. Not in CI's default set.
 #
-# Runs work on a scratch corpus, so the committed seeds never grow. Exits
-# non-zero if any target crashes, leaks, times out or runs out of memory, and
-# prints where the reproducer was saved (build-fuzz/fuzz-artifacts/<name>/);
-# replay one with  build-fuzz/tests/fuzz/fuzz_<name> <file>.
+# Exits non-zero if any target crashes, leaks, times out or runs out of
+# memory, and prints where the reproducer was saved
+# (build-fuzz/fuzz-artifacts/<name>/) and how to replay it. To keep a finding
+# once it is fixed, copy its (minimized) input into tests/fuzz/corpus/<name>/
+# under a name saying what it caught: the ci mode then replays it forever.
 # Environment: LSMD_FUZZ_BUILD_DIR (default <repo>/build-fuzz), LSMD_FUZZ_JOBS
 # (ninja -j, default 2), LSMD_FUZZ_TARGETS (default "request sstable wal
-# manifest").
+# manifest"), LSMD_FUZZ_RUNS (ci mode: inputs per target, instead of each
+# target's own count).
 set -euo pipefail
 
-seconds="${1:-${LSMD_FUZZ_SECONDS:-60}}"
-if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: $0 [seconds]   (a positive integer, got '$seconds')" >&2
-  exit 2
-fi
+mode="${1:-ci}"
+case "$mode" in
+  ci)
+    [[ $# -le 1 ]] || { echo "usage: $0 [ci] | long [SECONDS]" >&2; exit 2; }
+    ;;
+  long)
+    seconds="${2:-300}"
+    if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
+      echo "usage: $0 long [SECONDS]   (a positive integer, got '$seconds')" >&2
+      exit 2
+    fi
+    ;;
+  *) echo "usage: $0 [ci] | long [SECONDS]" >&2; exit 2 ;;
+esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${LSMD_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 read -r -a targets <<<"${LSMD_FUZZ_TARGETS:-request sstable wal manifest}"
+
+# ci mode: each target's fixed seed, and how many inputs it runs (about 30-60 s
+# each on the 2-core CI machine, build not counted).
+ci_seed_for() {
+  case "$1" in
+    request) echo 1101 ;;
+    sstable) echo 1102 ;;
+    wal) echo 1103 ;;
+    manifest) echo 1104 ;;
+    *) echo "unknown fuzz target '$1'" >&2; exit 2 ;;
+  esac
+}
+ci_runs_for() {
+  if [[ -n "${LSMD_FUZZ_RUNS:-}" ]]; then echo "$LSMD_FUZZ_RUNS"; return; fi
+  case "$1" in
+    request) echo 60000 ;;
+    sstable) echo 1000000 ;;
+    wal) echo 400000 ;;
+    manifest) echo 1500000 ;;
+    *) echo "unknown fuzz target '$1'" >&2; exit 2 ;;
+  esac
+}
 
 # The largest input each target is given: a few request lines; a table,
 # log or manifest of a few KB (the seeds are smaller).
@@ -72,13 +113,30 @@ for name in "${targets[@]}"; do
   seeds="$root/tests/fuzz/corpus/$name"
   artifacts="$build/fuzz-artifacts/$name"
   log="$work/$name.log"
-  mkdir -p "$work/corpus_$name" "$work/tmp_$name" "$artifacts"
-  echo "== fuzz_$name for ${seconds} s"
+  mkdir -p "$work/tmp_$name" "$artifacts"
   read -r -a extra_flags <<<"$(extra_flags_for "$name")"
+  if [[ "$mode" == ci ]]; then
+    # A fresh scratch corpus each run: only the committed seeds feed it.
+    corpus="$work/corpus_$name"
+    seed="$(ci_seed_for "$name")"
+    runs="$(ci_runs_for "$name")"
+    # -max_total_time only guards a much slower machine; it ends a run early,
+    # never fails one.
+    budget=(-seed="$seed" -runs="$runs" -max_total_time=600)
+    echo "== fuzz_$name: $runs inputs, -seed=$seed"
+  else
+    corpus="$build/long-corpus/$name"
+    seed=$(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 2147483646 + 1 ))  # 0 is libFuzzer's "pick one"
+    budget=(-seed="$seed" -max_total_time="$seconds")
+    echo "== fuzz_$name for ${seconds} s, -seed=$seed (corpus $corpus)"
+  fi
+  mkdir -p "$corpus"
   rc=0
-  TMPDIR="$work/tmp_$name" "$binary" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+  start=$SECONDS
+  TMPDIR="$work/tmp_$name" "$binary" "${budget[@]}" -rss_limit_mb=2048 -timeout=10 \
     -max_len="$(max_len_for "$name")" -print_final_stats=1 -artifact_prefix="$artifacts/" \
-    "${extra_flags[@]}" "$work/corpus_$name" "$seeds" >"$log" 2>&1 || rc=$?
+    "${extra_flags[@]}" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
+  took=$((SECONDS - start))
 
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
   rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)"
@@ -87,11 +145,11 @@ for name in "${targets[@]}"; do
   units="$(grep -o 'corp: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)"
   rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -n 1)"
   if [[ $rc -eq 0 ]]; then
-    printf 'fuzz_%-9s OK    %s execs, %s exec/s, cov %s, ft %s, corpus %s, peak rss %s MB\n' \
-      "$name" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${features:-?}" "${units:-?}" "${rss:-?}"
+    printf 'fuzz_%-9s OK    %s execs in %s s, %s exec/s, cov %s, ft %s, corpus %s, peak rss %s MB\n' \
+      "$name" "${execs:-?}" "$took" "${rate:-?}" "${cov:-?}" "${features:-?}" "${units:-?}" "${rss:-?}"
   else
     failed+=("$name")
-    printf 'fuzz_%-9s FAIL  exit %s after %s execs\n' "$name" "$rc" "${execs:-?}"
+    printf 'fuzz_%-9s FAIL  exit %s after %s execs (-seed=%s)\n' "$name" "$rc" "${execs:-?}" "$seed"
     # From the first report line (a sanitizer, libFuzzer or a violated
     # property) on; else the end of the log.
     first="$(grep -n -m 1 -E 'ERROR|property violated|runtime error' "$log" | cut -d: -f1 || true)"
@@ -104,7 +162,11 @@ for name in "${targets[@]}"; do
     echo "----"
     reproducer="$(grep -o "Test unit written to [^ ]*" "$log" | tail -n 1 | cut -d' ' -f5)"
     echo "reproducer: ${reproducer:-none written (see the log above)}"
-    if [[ -n "$reproducer" ]]; then echo "replay:     $binary $reproducer"; fi
+    if [[ -n "$reproducer" ]]; then
+      echo "replay:     $binary $reproducer"
+      echo "minimize:   $binary -minimize_crash=1 -runs=10000 $reproducer"
+      echo "once fixed: cp <minimized input> tests/fuzz/corpus/$name/<what-it-caught>"
+    fi
   fi
 done
 
@@ -112,4 +174,8 @@ if [[ ${#failed[@]} -gt 0 ]]; then
   echo "FAILED: ${failed[*]}"
   exit 1
 fi
-echo "all fuzz targets ran ${seconds} s without findings"
+if [[ "$mode" == ci ]]; then
+  echo "all fuzz targets ran their fixed inputs without findings"
+else
+  echo "all fuzz targets ran ${seconds} s without findings"
+fi

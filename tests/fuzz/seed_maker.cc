@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/coding.h"
 #include "core/env.h"
 #include "core/manifest.h"
 #include "core/sstable_builder.h"
@@ -84,6 +85,40 @@ std::vector<Entry> Entries(int n, std::string_view prefix) {
   return entries;
 }
 
+// n puts whose entries all encode to the same number of bytes, so segments
+// (and entries inside one) can be swapped in place.
+std::vector<Entry> FixedWidthEntries(int n) {
+  std::vector<Entry> entries;
+  for (int i = 0; i < n; ++i) {
+    char key[16], value[16];
+    std::snprintf(key, sizeof(key), "key:%04d", i);
+    std::snprintf(value, sizeof(value), "v%05d", i);
+    entries.push_back({key, lsmd::ValueKind::kPut, value});
+  }
+  return entries;
+}
+
+void SwapRanges(std::string* bytes, size_t a, size_t b, size_t n) {
+  for (size_t i = 0; i < n; ++i) std::swap((*bytes)[a + i], (*bytes)[b + i]);
+}
+
+// The shapes of a past finding (issue 11): keys out of order behind valid
+// checksums. Twelve fixed-width entries in three equal segments of four.
+void MakeOutOfOrderTables(const std::string& dir, const std::string& scratch) {
+  const std::string table = BuildTable(scratch, FixedWidthEntries(12), 4);
+  const size_t index_offset = lsmd::DecodeFixed64(table.data() + table.size() - 76);
+  const size_t segment = index_offset / 3;
+  const size_t entry = (segment - 8) / 4;
+  // Whole segments swapped: each keeps its own valid checksum (raw mode).
+  std::string swapped = table;
+  SwapRanges(&swapped, 0, segment, segment);
+  WriteSeed(dir, "segments-swapped-raw", kRaw, swapped);
+  // Two entries swapped inside segment 1 (the fuzzer reseals it).
+  std::string inside = table;
+  SwapRanges(&inside, segment + entry, segment + 2 * entry, entry);
+  WriteSeed(dir, "keys-swapped-in-segment", kRepair, inside);
+}
+
 void MakeTables(const std::string& dir, const std::string& scratch) {
   WriteSeed(dir, "one-entry", kRepair,
             BuildTable(scratch, {{"k", lsmd::ValueKind::kPut, "value"}}, 16));
@@ -96,6 +131,7 @@ void MakeTables(const std::string& dir, const std::string& scratch) {
   WriteSeed(dir, "binary-keys", kRepair, BuildTable(scratch, binary, 2));
   WriteSeed(dir, "sixty-entries-four-segments", kRepair,
             BuildTable(scratch, Entries(60, "user:"), 16));
+  MakeOutOfOrderTables(dir, scratch);
 }
 
 std::string BuildLog(const std::string& scratch, const std::vector<lsmd::WriteBatch>& batches) {
