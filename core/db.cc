@@ -18,6 +18,14 @@ Status CheckKey(std::string_view key) {
   return Status::OK();
 }
 
+Status CheckBatchKeys(const WriteBatch& batch) {
+  Status bad;
+  Status s = batch.Iterate([&](uint64_t, ValueKind, std::string_view key, std::string_view) {
+    if (bad.ok()) bad = CheckKey(key);
+  });
+  return s.ok() ? bad : s;
+}
+
 }  // namespace
 
 DB::DB(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -68,6 +76,23 @@ void DB::DeleteAsync(std::string_view key, WriteCallback done) {
   WriteBatch batch;
   batch.Delete(key);
   impl_->WriteAsync(std::move(batch), std::move(done));
+}
+
+void DB::WriteAsync(WriteBatch batch, WriteCallback done) {
+  Status s = CheckBatchKeys(batch);
+  if (!s.ok()) return done(s);
+  impl_->WriteAsync(std::move(batch), std::move(done));
+}
+
+void DB::ConditionalWriteAsync(DecideFn decide, WriteCallback done) {
+  // The keys decide writes are checked on the committer, before anything
+  // of its batch reaches the log.
+  impl_->ConditionalWriteAsync(
+      [decide = std::move(decide)](const ReadFn& read, WriteBatch* batch) {
+        Status s = decide(read, batch);
+        return s.ok() ? CheckBatchKeys(*batch) : s;
+      },
+      std::move(done));
 }
 
 Status DB::Get(std::string_view key, std::string* value) { return impl_->Get(key, value); }

@@ -18,6 +18,7 @@
 
 #include "core/options.h"
 #include "core/status.h"
+#include "core/write_batch.h"
 
 namespace lsmd {
 
@@ -111,6 +112,23 @@ class DB {
   // the commit thread.
   void PutAsync(std::string_view key, std::string_view value, WriteCallback done);
   void DeleteAsync(std::string_view key, WriteCallback done);
+
+  // Every put and delete of batch as one atomic write: one log record, so
+  // after a crash all of it is there or none. InvalidArgument (nothing
+  // written) if a key is empty or too long. Callbacks as for PutAsync.
+  void WriteAsync(WriteBatch batch, WriteCallback done);
+
+  // A read-modify-write, atomic against every other write: decide runs on
+  // the committer after every write ordered before it is applied and before
+  // any write ordered after it, and `read` (Get semantics) sees exactly that
+  // state. decide fills *batch with the writes to make, or leaves it empty
+  // to make none; a non-OK status from it fails the write with that status.
+  // done runs once the writes are durable (as for PutAsync; under kAlways an
+  // empty decision is answered without a sync). decide must be quick: every
+  // writer waits while it runs.
+  using ReadFn = std::function<Status(std::string_view key, std::string* value)>;
+  using DecideFn = std::function<Status(const ReadFn& read, WriteBatch* batch)>;
+  void ConditionalWriteAsync(DecideFn decide, WriteCallback done);
 
   // NotFound if the key is absent or deleted.
   Status Get(std::string_view key, std::string* value);

@@ -59,6 +59,9 @@ struct PendingWrite {
   WriteBatch batch;
   DB::WriteCallback write_done;  // async writes; null for synchronous ones
   DB::FlushCallback flush_done;  // kFreeze
+  // A conditional write: fills batch on the committer, which commits it as
+  // a group of its own (so it reads every earlier write, applied).
+  DB::DecideFn decide;
   bool finished = false;         // GUARDED_BY(write_mu_); synchronous writers wait on it
   Status status;                 // GUARDED_BY(write_mu_)
 };
@@ -75,6 +78,7 @@ class DB::Impl {
   // db_write.cc
   Status Write(WriteBatch batch);
   void WriteAsync(WriteBatch batch, WriteCallback done);
+  void ConditionalWriteAsync(DecideFn decide, WriteCallback done);
   void FlushAsync(FlushCallback done);
   Status SetMemTableThreshold(size_t bytes);
 
@@ -109,8 +113,8 @@ class DB::Impl {
   // committer active, nothing queued, no stall or slowdown due) is committed
   // by the calling thread: no hand-off to the commit thread and back, which
   // the profile showed as a third of a put's cost. True if it was committed
-  // (done has run); false leaves batch and done untouched for the queue.
-  bool TryCommitInline(WriteBatch& batch, WriteCallback& done);
+  // (w->write_done has run); false leaves *w untouched for the queue.
+  bool TryCommitInline(PendingWrite* w);
   // REQUIRES: mu_ held (through lock), committer. Waits out stalls, freezes a
   // full MemTable. force: freeze even if below the threshold. With
   // would_wait given, never sleeps: sets *would_wait and returns instead.

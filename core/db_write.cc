@@ -6,7 +6,9 @@
 // one fdatasync under SyncMode::kAlways, MemTable inserts, then every writer
 // of the group is answered. An async put under SyncMode::kNone takes a
 // shorter road when nothing waits: WriteAsync -> TryCommitInline ->
-// CommitWrites on the caller's own thread, answered before it returns.
+// CommitWrites on the caller's own thread, answered before it returns. A
+// conditional write (ConditionalWriteAsync) takes the same roads but always
+// commits in a group of its own, deciding its batch on the committer.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -52,7 +54,7 @@ void DB::Impl::ReleaseCommitterRole() {
   }
 }
 
-bool DB::Impl::TryCommitInline(WriteBatch& batch, WriteCallback& done) {
+bool DB::Impl::TryCommitInline(PendingWrite* w) {
   {
     std::lock_guard lock(write_mu_);
     // Queued writes were accepted first: committing past them would reorder.
@@ -60,8 +62,6 @@ bool DB::Impl::TryCommitInline(WriteBatch& batch, WriteCallback& done) {
     committing_ = true;
   }
 
-  PendingWrite w;
-  w.batch = std::move(batch);
   bool would_wait = false;
   Status s;
   {
@@ -74,14 +74,11 @@ bool DB::Impl::TryCommitInline(WriteBatch& batch, WriteCallback& done) {
         impl->ReleaseCommitterRole();
       }
     } give_back{this};
-    PendingWrite* const group[] = {&w};
+    PendingWrite* const group[] = {w};
     s = CommitWrites(group, &would_wait);
   }
-  if (would_wait) {
-    batch = std::move(w.batch);  // nothing was written: queue it instead
-    return false;
-  }
-  done(s);
+  if (would_wait) return false;  // nothing was written (nor decided): queue it instead
+  w->write_done(s);
   return true;
 }
 
@@ -103,11 +100,27 @@ void DB::Impl::Enqueue(PendingWrite* w) {
 }
 
 void DB::Impl::WriteAsync(WriteBatch batch, WriteCallback done) {
-  if (options_.sync == SyncMode::kNone && TryCommitInline(batch, done)) return;
+  if (options_.sync == SyncMode::kNone) {
+    // On the stack: the inline road (the common one) allocates nothing more.
+    PendingWrite local;
+    local.batch = std::move(batch);
+    local.write_done = std::move(done);
+    if (TryCommitInline(&local)) return;
+    Enqueue(new PendingWrite(std::move(local)));
+    return;
+  }
   auto* w = new PendingWrite;
   w->batch = std::move(batch);
   w->write_done = std::move(done);
   Enqueue(w);
+}
+
+void DB::Impl::ConditionalWriteAsync(DecideFn decide, WriteCallback done) {
+  auto w = std::make_unique<PendingWrite>();
+  w->decide = std::move(decide);
+  w->write_done = std::move(done);
+  if (options_.sync == SyncMode::kNone && TryCommitInline(w.get())) return;
+  Enqueue(w.release());
 }
 
 void DB::Impl::FlushAsync(FlushCallback done) {
@@ -143,11 +156,13 @@ void DB::Impl::CommitLoop(PendingWrite* mine) {
       PendingWrite* first = write_queue_.front();
       write_queue_.pop_front();
       group.push_back(first);
-      if (first->kind == PendingWrite::Kind::kWrite) {
+      // A conditional write commits alone: it must read every write before
+      // it applied, and decide before any write after it.
+      if (first->kind == PendingWrite::Kind::kWrite && !first->decide) {
         size_t bytes = first->batch.ByteSize();
         while (!write_queue_.empty()) {
           PendingWrite* next = write_queue_.front();
-          if (next->kind != PendingWrite::Kind::kWrite) break;
+          if (next->kind != PendingWrite::Kind::kWrite || next->decide) break;
           if (bytes + next->batch.ByteSize() > kMaxGroupBytes) break;
           bytes += next->batch.ByteSize();
           group.push_back(next);
@@ -186,6 +201,17 @@ Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_
   if (!s.ok() || (would_wait != nullptr && *would_wait)) return s;
   MemTable* mem = mem_.get();
   lock.unlock();
+
+  if (group.front()->decide) {
+    // Alone in its group (CommitLoop), after every earlier group was applied:
+    // what it reads is the state its writes follow.
+    const DB::ReadFn read = [this](std::string_view key, std::string* value) {
+      return Get(key, value);
+    };
+    s = group.front()->decide(read, &group.front()->batch);
+    if (!s.ok()) return s;
+  }
+  if (group.size() == 1 && group.front()->batch.count() == 0) return Status::OK();
 
   // One record for the whole group: it is replayed all or nothing.
   WriteBatch merged;

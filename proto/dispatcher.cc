@@ -16,108 +16,93 @@ namespace {
 
 using ReplyFn = Dispatcher::ReplyFn;
 
-// An engine Status -> the error reply a client sees.
-ErrorReply ErrorFromStatus(const Status& status) {
-  switch (status.code()) {
-    // Requests are fully validated before they reach the engine, so an
-    // InvalidArgument from it is a refusal of the moment ("engine is
-    // closed" during shutdown), not a malformed request.
-    case Status::Code::kBusy:
-    case Status::Code::kInvalidArgument:
-      return {ErrorCode::kTemporarilyUnavailable, status.message()};
-    case Status::Code::kNotFound:
-      return {ErrorCode::kKeyDoesNotExist, status.message()};
-    default:  // IOError, NoSpace, Corruption: the kind matters to an operator.
-      return {ErrorCode::kCrash, status.ToString()};
+ErrorCode CodeFor(CommandErrorKind kind) {
+  switch (kind) {
+    case CommandErrorKind::kInvalidArgument:
+      return ErrorCode::kMalformedRequest;
+    case CommandErrorKind::kUnavailable:
+      return ErrorCode::kTemporarilyUnavailable;
+    case CommandErrorKind::kNotFound:
+      return ErrorCode::kKeyDoesNotExist;
+    case CommandErrorKind::kEngine:
+      break;
+  }
+  return ErrorCode::kCrash;
+}
+
+// The command a JSON request asks for: the JSON codec only translates.
+Command ToCommand(const PutRequest& r) { return PutCommand{r.key, r.value}; }
+Command ToCommand(const GetRequest& r) { return GetCommand{r.key}; }
+Command ToCommand(const DeleteRequest& r) { return DeleteCommand{r.key}; }
+Command ToCommand(const ScanRequest& r) { return ScanCommand{r.start, r.end, r.limit}; }
+Command ToCommand(const SSTableFlushRequest& r) { return FlushCommand{r.memtable_size_bytes}; }
+Command ToCommand(const SSTableLookupRequest& r) { return LookupCommand{r.sstable, r.key}; }
+Command ToCommand(const CompactRequest&) { return CompactCommand{}; }
+Command ToCommand(const StatsRequest&) { return StatsCommand{}; }
+
+// A command's result as the JSON reply to the request of type Request.
+template <typename Request>
+std::string Render(const ReplyHeader& header, CommandResult result) {
+  if (auto* error = std::get_if<CommandError>(&result)) {
+    return WriteReply(header, ErrorReply{CodeFor(error->kind), std::move(error->text)});
+  }
+  if constexpr (std::is_same_v<Request, PutRequest>) {
+    return WriteReply(header, PutOk{});
+  } else if constexpr (std::is_same_v<Request, DeleteRequest>) {
+    return WriteReply(header, DeleteOk{});
+  } else if constexpr (std::is_same_v<Request, GetRequest>) {
+    GetOk reply;
+    auto& value = std::get<ValueResult>(result).value;
+    reply.found = value.has_value();
+    if (value) reply.value = std::move(*value);
+    return WriteReply(header, reply);
+  } else if constexpr (std::is_same_v<Request, ScanRequest>) {
+    return WriteReply(header, ScanOk{std::get<ScanResult>(std::move(result))});
+  } else if constexpr (std::is_same_v<Request, SSTableFlushRequest>) {
+    return WriteReply(header, SSTableFlushOk{std::get<FlushResult>(std::move(result))});
+  } else if constexpr (std::is_same_v<Request, SSTableLookupRequest>) {
+    return WriteReply(header, SSTableLookupOk{std::get<SSTableLookupResult>(std::move(result))});
+  } else if constexpr (std::is_same_v<Request, CompactRequest>) {
+    return WriteReply(header, CompactOk{std::get<CompactResult>(std::move(result))});
+  } else {
+    static_assert(std::is_same_v<Request, StatsRequest>);
+    return WriteReply(header, StatsOk{std::get<DBStats>(std::move(result))});
   }
 }
 
-// Each Serve function answers one request. Synchronous ones return the reply
-// line; asynchronous ones take `done` into the engine's callback and return
-// an empty string. The header already carries the reply's msg_id. Engine
-// callbacks run on the engine's commit thread or inline (writes) or on its
-// background strand (flush, compaction); they only render a reply and hand
-// it to `done`.
-
-std::string Serve(DB* db, const ReplyHeader& header, const GetRequest& request, ReplyFn&) {
-  GetOk reply;
-  Status status = db->Get(request.key, &reply.value);
-  if (status.ok()) {
-    reply.found = true;
-  } else if (!status.IsNotFound()) {
-    return WriteReply(header, ErrorFromStatus(status));
+// Runs one request through the executor. Returns the reply line when the
+// answer is known at once; otherwise "" once `done` went to the engine.
+template <typename Request>
+std::string Serve(CommandExecutor& executor, ReplyHeader& header, const Request& request,
+                  ReplyFn& done) {
+  // Reads are always answered inline: no callback to build (it would copy
+  // the header onto the heap for nothing).
+  constexpr bool kInline = std::is_same_v<Request, GetRequest> ||
+                           std::is_same_v<Request, ScanRequest> ||
+                           std::is_same_v<Request, SSTableLookupRequest> ||
+                           std::is_same_v<Request, StatsRequest>;
+  CommandExecutor::Done later;
+  if constexpr (!kInline) {
+    later = [header = header, done = std::move(done)](CommandResult deferred) {
+      done(Render<Request>(header, std::move(deferred)));
+    };
   }
-  return WriteReply(header, reply);
-}
-
-// Replies put_ok / delete_ok (Ok) once the engine reports the write durable.
-template <typename Ok>
-DB::WriteCallback ReplyWhenWritten(ReplyHeader header, ReplyFn done) {
-  return [header = std::move(header), done = std::move(done)](Status status) {
-    done(status.ok() ? WriteReply(header, Ok{}) : WriteReply(header, ErrorFromStatus(status)));
-  };
-}
-
-std::string Serve(DB* db, ReplyHeader& header, const PutRequest& request, ReplyFn& done) {
-  db->PutAsync(request.key, request.value,
-               ReplyWhenWritten<PutOk>(std::move(header), std::move(done)));
-  return {};
-}
-
-std::string Serve(DB* db, ReplyHeader& header, const DeleteRequest& request, ReplyFn& done) {
-  db->DeleteAsync(request.key, ReplyWhenWritten<DeleteOk>(std::move(header), std::move(done)));
-  return {};
-}
-
-std::string Serve(DB* db, const ReplyHeader& header, const ScanRequest& request, ReplyFn&) {
-  ScanOk reply;
-  // The engine reads an empty end as "no upper bound"; a given end at or
-  // before start (end "" included) is an empty range.
-  if (request.end && *request.end <= request.start) return WriteReply(header, reply);
-  Status status = db->Scan(request.start, request.end.value_or(std::string_view()), request.limit,
-                           &reply.result);
-  if (!status.ok()) return WriteReply(header, ErrorFromStatus(status));
-  return WriteReply(header, reply);
-}
-
-std::string Serve(DB* db, ReplyHeader& header, const SSTableFlushRequest& request, ReplyFn& done) {
-  if (request.memtable_size_bytes) {
-    Status status = db->SetMemTableThreshold(static_cast<size_t>(*request.memtable_size_bytes));
-    if (!status.ok()) return WriteReply(header, ErrorFromStatus(status));
-  }
-  db->FlushAsync([header = std::move(header), done = std::move(done)](Result<FlushResult> flush) {
-    done(flush.ok() ? WriteReply(header, SSTableFlushOk{std::move(*flush)})
-                    : WriteReply(header, ErrorFromStatus(flush.status())));
-  });
-  return {};
-}
-
-std::string Serve(DB* db, const ReplyHeader& header, const SSTableLookupRequest& request,
-                  ReplyFn&) {
-  // The engine matches the name against live tables only and never turns it
-  // into a path, so "../x" or "/etc/passwd" are just names it does not know.
-  Result<SSTableLookupResult> lookup = db->LookupInSSTable(request.sstable, request.key);
-  if (!lookup.ok()) return WriteReply(header, ErrorFromStatus(lookup.status()));
-  return WriteReply(header, SSTableLookupOk{std::move(*lookup)});
-}
-
-std::string Serve(DB* db, ReplyHeader& header, const CompactRequest&, ReplyFn& done) {
-  db->CompactAllAsync(
-      [header = std::move(header), done = std::move(done)](Result<CompactResult> compact) {
-        done(compact.ok() ? WriteReply(header, CompactOk{std::move(*compact)})
-                          : WriteReply(header, ErrorFromStatus(compact.status())));
-      });
-  return {};
-}
-
-std::string Serve(DB* db, const ReplyHeader& header, const StatsRequest&, ReplyFn&) {
-  return WriteReply(header, StatsOk{db->GetStats()});
+  std::optional<CommandResult> result = executor.Execute(ToCommand(request), std::move(later));
+  if (!result) return {};
+  return Render<Request>(header, std::move(*result));
 }
 
 }  // namespace
 
 Dispatcher::Dispatcher(DB* db, std::string default_node_id)
-    : db_(db), node_id_(std::move(default_node_id)) {}
+    : owned_executor_(std::make_unique<CommandExecutor>(db)),
+      executor_(*owned_executor_),
+      node_id_(std::move(default_node_id)) {}
+
+Dispatcher::Dispatcher(CommandExecutor& executor, std::string default_node_id)
+    : executor_(executor), node_id_(std::move(default_node_id)) {}
+
+Dispatcher::~Dispatcher() = default;
 
 std::string Dispatcher::node_id() const {
   std::lock_guard lock(node_mu_);
@@ -155,7 +140,7 @@ std::string Dispatcher::Dispatch(std::string_view line, ReplyFn& done) {
               if (header.envelope) header.src = node_id_;
               return WriteReply(header, InitOk{});
             } else {
-              return Serve(db_, header, request, done);
+              return Serve(executor_, header, request, done);
             }
           },
           parsed.request);

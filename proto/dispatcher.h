@@ -1,6 +1,8 @@
-// Dispatcher: one request line in, one reply line out. Parses the line
-// (parse.cc), calls the engine, and renders the reply (reply_writer.cc). It is
-// the only place that knows both the messages and the engine.
+// Dispatcher: the JSON codec's entry point, one request line in, one reply
+// line out. Parses the line (parse.cc), turns the request into a Command
+// (command.h) run by the CommandExecutor shared with the RESP port, and
+// renders the result (reply_writer.cc). Only init, which names this node, is
+// answered here without the executor.
 //
 // Thread safety: Handle() may be called from many threads at once; the node's
 // identity is guarded by node_mu_, reply msg_ids come from an atomic counter.
@@ -9,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,6 +20,7 @@
 
 #include "core/db.h"
 #include "proto/errors.h"
+#include "proto/executor.h"
 
 namespace lsmd::proto {
 
@@ -29,7 +33,11 @@ class Dispatcher {
   using ReplyFn = std::function<void(std::string reply_line)>;
 
   // default_node_id answers as "src" until an init message names the node.
+  // The first form runs commands through an executor of its own; the second
+  // through one shared with other ports.
   Dispatcher(DB* db, std::string default_node_id);
+  Dispatcher(CommandExecutor& executor, std::string default_node_id);
+  ~Dispatcher();
 
   void Handle(std::string_view line, ReplyFn done);
 
@@ -53,7 +61,8 @@ class Dispatcher {
   // (which then answers through it).
   std::string Dispatch(std::string_view line, ReplyFn& done);
 
-  DB* const db_;
+  std::unique_ptr<CommandExecutor> owned_executor_;  // the first constructor's
+  CommandExecutor& executor_;
   mutable std::mutex node_mu_;
   std::string node_id_;                   // GUARDED_BY(node_mu_)
   std::vector<std::string> node_ids_;     // GUARDED_BY(node_mu_)

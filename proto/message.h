@@ -15,17 +15,14 @@
 #include <vector>
 
 #include "core/db.h"
+#include "proto/command.h"
 #include "proto/errors.h"
 
 namespace lsmd::proto {
 
-// A key is non-empty and at most this many bytes of UTF-8.
-inline constexpr size_t kMaxKeyBytes = 16 * 1024;
-// scan's limit: the default, and the largest accepted.
-inline constexpr uint64_t kDefaultScanLimit = 100;
-inline constexpr uint64_t kMaxScanLimit = 10'000;
-// sstable_flush's memtable_size_bytes: 1 byte .. 1 GiB.
-inline constexpr uint64_t kMaxMemTableThresholdBytes = uint64_t{1} << 30;
+// Key, value, scan and threshold limits: proto/command.h, shared by every
+// port.
+//
 // Deepest JSON nesting accepted in a request line; the deepest real message
 // (an envelope around init's node_ids) needs 3.
 inline constexpr size_t kMaxJsonDepth = 16;

@@ -1,5 +1,7 @@
 #include "proto/reply_writer.h"
 
+#include "proto/byte_strings.h"
+
 #include <algorithm>
 #include <boost/json/serializer.hpp>
 #include <charconv>
@@ -39,6 +41,40 @@ class JsonWriter {
     BeforeValue();
     AppendEscaped(text);
     comma_due_ = true;
+  }
+  // Key and value bytes: a JSON string when they are valid UTF-8, else
+  // {"base64": "..."} so that no byte is lost or mangled (docs/PROTOCOL.md).
+  void Bytes(std::string_view bytes) {
+    if (IsValidUtf8(bytes)) return String(bytes);
+    BeginObject();
+    Key("base64").String(Base64Encode(bytes));
+    EndObject();
+  }
+  void BytesOrNull(bool present, std::string_view bytes) {
+    if (present) {
+      Bytes(bytes);
+    } else {
+      Null();
+    }
+  }
+  // Human-readable text that may quote client bytes (an error naming a
+  // key): each byte that is not part of valid UTF-8 becomes '?'.
+  void Text(std::string_view text) {
+    if (IsValidUtf8(text)) return String(text);
+    std::string cleaned;
+    cleaned.reserve(text.size());
+    for (size_t i = 0; i < text.size();) {
+      size_t n = 1;
+      while (n <= 4 && i + n <= text.size() && !IsValidUtf8(text.substr(i, n))) ++n;
+      if (n > 4 || i + n > text.size()) {
+        cleaned += '?';
+        ++i;
+      } else {
+        cleaned.append(text.substr(i, n));
+        i += n;
+      }
+    }
+    String(cleaned);
   }
   void Uint(uint64_t number) {
     BeforeValue();
@@ -152,8 +188,8 @@ void WriteTables(JsonWriter& writer, const std::vector<TableInfo>& tables) {
     writer.Key("entries").Uint(table.entries);
     writer.Key("size_bytes").Uint(table.size_bytes);
     writer.Key("bloom_filter_bits").Uint(table.bloom_bits);
-    writer.Key("min_key").String(table.smallest_key);
-    writer.Key("max_key").String(table.largest_key);
+    writer.Key("min_key").Bytes(table.smallest_key);
+    writer.Key("max_key").Bytes(table.largest_key);
     writer.EndObject();
   }
   writer.EndArray();
@@ -176,7 +212,7 @@ std::string WriteReply(const ReplyHeader& header, const DeleteOk&) {
 std::string WriteReply(const ReplyHeader& header, const GetOk& reply) {
   JsonWriter writer = BeginReply(header, "get_ok", 32 + reply.value.size());
   writer.Key("found").Bool(reply.found);
-  if (reply.found) writer.Key("value").String(reply.value);
+  if (reply.found) writer.Key("value").Bytes(reply.value);
   return FinishReply(header, writer);
 }
 
@@ -187,8 +223,8 @@ std::string WriteReply(const ReplyHeader& header, const ScanOk& reply) {
   writer.Key("entries").BeginArray();
   for (const auto& [key, value] : reply.result.entries) {
     writer.BeginArray();
-    writer.String(key);
-    writer.String(value);
+    writer.Bytes(key);
+    writer.Bytes(value);
     writer.EndArray();
   }
   writer.EndArray();
@@ -207,8 +243,8 @@ std::string WriteReply(const ReplyHeader& header, const SSTableFlushOk& reply) {
   writer.Key("bloom_filter_bits").Uint(wrote ? flush.bloom_bits : 0);
   writer.Key("size_bytes").Uint(wrote ? flush.size_bytes : 0);
   writer.Key("level").Uint(wrote ? static_cast<uint64_t>(flush.level) : 0);
-  writer.Key("min_key").StringOrNull(wrote, flush.smallest_key);
-  writer.Key("max_key").StringOrNull(wrote, flush.largest_key);
+  writer.Key("min_key").BytesOrNull(wrote, flush.smallest_key);
+  writer.Key("max_key").BytesOrNull(wrote, flush.largest_key);
   return FinishReply(header, writer);
 }
 
@@ -216,7 +252,7 @@ std::string WriteReply(const ReplyHeader& header, const SSTableLookupOk& reply) 
   const SSTableLookupResult& lookup = reply.result;
   JsonWriter writer = BeginReply(header, "sstable_lookup_ok", 80 + lookup.value.size());
   writer.Key("found").Bool(lookup.found);
-  if (lookup.found) writer.Key("value").String(lookup.value);
+  if (lookup.found) writer.Key("value").Bytes(lookup.value);
   writer.Key("bloom_checked").Bool(lookup.bloom_checked);
   writer.Key("disk_reads").Uint(static_cast<uint64_t>(std::max(lookup.disk_reads, 0)));
   return FinishReply(header, writer);
@@ -262,7 +298,7 @@ std::string WriteReply(const ReplyHeader& header, const StatsOk& reply) {
 std::string WriteReply(const ReplyHeader& header, const ErrorReply& reply) {
   JsonWriter writer = BeginReply(header, "error", 32 + reply.text.size());
   writer.Key("code").Uint(static_cast<uint64_t>(reply.code));
-  writer.Key("text").String(reply.text);
+  writer.Key("text").Text(reply.text);
   return FinishReply(header, writer);
 }
 

@@ -1,0 +1,231 @@
+#include "proto/executor.h"
+
+#include <deque>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "proto/key_commands.h"
+
+namespace lsmd::proto {
+
+CommandError ErrorFromStatus(const Status& status) {
+  switch (status.code()) {
+    // Commands are fully validated before they reach the engine, so an
+    // InvalidArgument from it is a refusal of the moment ("engine is
+    // closed" during shutdown), not a malformed request.
+    case Status::Code::kBusy:
+    case Status::Code::kInvalidArgument:
+      return {CommandErrorKind::kUnavailable, status.message()};
+    case Status::Code::kNotFound:
+      return {CommandErrorKind::kNotFound, status.message()};
+    default:  // IOError, NoSpace, Corruption: the kind matters to an operator.
+      return {CommandErrorKind::kEngine, status.ToString()};
+  }
+}
+
+namespace {
+
+using Done = CommandExecutor::Done;
+
+CommandResult ToCommandResult(KeyResult result) {
+  return std::visit([](auto&& r) -> CommandResult { return std::move(r); }, std::move(result));
+}
+
+DB::WriteCallback ReplyOkWhenWritten(Done done) {
+  return [done = std::move(done)](Status s) {
+    done(s.ok() ? CommandResult(OkResult{}) : CommandResult(ErrorFromStatus(s)));
+  };
+}
+
+// A read-modify-write decided on the engine's committer. decide(state) runs
+// there and returns the result to deliver once its writes are durable; a
+// CommandError result fails the commit and nothing of it is written.
+template <typename Result, typename Decide>
+void CommitDecision(DB* db, Decide decide, Done done) {
+  auto result = std::make_shared<Result>();
+  db->ConditionalWriteAsync(
+      [result, decide = std::move(decide)](const DB::ReadFn& read, WriteBatch* batch) {
+        BatchKeyState state(read, batch);
+        *result = decide(state);
+        if constexpr (std::is_same_v<Result, KeyResult>) {
+          if (auto* error = std::get_if<CommandError>(result.get())) {
+            batch->Clear();
+            return Status::Busy(error->text);  // not written; the result says why
+          }
+        }
+        return Status::OK();
+      },
+      [result, done = std::move(done)](Status s) {
+        if (s.ok()) {
+          if constexpr (std::is_same_v<Result, KeyResult>) {
+            return done(ToCommandResult(std::move(*result)));
+          } else {
+            return done(std::move(*result));
+          }
+        }
+        if constexpr (std::is_same_v<Result, KeyResult>) {
+          if (std::holds_alternative<CommandError>(*result)) {
+            return done(std::get<CommandError>(std::move(*result)));
+          }
+        }
+        done(ErrorFromStatus(s));
+      });
+}
+
+struct Runner {
+  DB* db;
+  Done& later;
+
+  // Key commands: reads inline, blind writes to the commit queue, the rest
+  // decided on the committer.
+  std::optional<CommandResult> operator()(const GetCommand& c) { return Read(c); }
+  std::optional<CommandResult> operator()(const MultiGetCommand& c) { return Read(c); }
+  std::optional<CommandResult> operator()(const StrlenCommand& c) { return Read(c); }
+  std::optional<CommandResult> operator()(const CountKeysCommand& c) {
+    if (!c.remove) return Read(c);
+    return Decide(c);
+  }
+  std::optional<CommandResult> operator()(const SetCommand& c) {
+    if (c.condition == SetCommand::Condition::kAlways && !c.return_old) {
+      return (*this)(PutCommand{c.key, c.value});
+    }
+    return Decide(c);
+  }
+  std::optional<CommandResult> operator()(const GetDeleteCommand& c) { return Decide(c); }
+
+  std::optional<CommandResult> operator()(const PutCommand& c) {
+    db->PutAsync(c.key, c.value, ReplyOkWhenWritten(std::move(later)));
+    return std::nullopt;
+  }
+  std::optional<CommandResult> operator()(const DeleteCommand& c) {
+    db->DeleteAsync(c.key, ReplyOkWhenWritten(std::move(later)));
+    return std::nullopt;
+  }
+  std::optional<CommandResult> operator()(const MultiPutCommand& c) {
+    WriteBatch batch;
+    for (const auto& [key, value] : c.pairs) batch.Put(key, value);
+    db->WriteAsync(std::move(batch), ReplyOkWhenWritten(std::move(later)));
+    return std::nullopt;
+  }
+
+  std::optional<CommandResult> operator()(const TransactionCommand& c) {
+    if (c.commands.empty()) return TransactionResult{};
+    // The queued commands must outlive the codec's request: copy their
+    // bytes into the decision. (The views in `owned` point into `storage`.)
+    struct Owned {
+      std::deque<std::string> storage;  // stable addresses as it grows
+      std::vector<KeyCommand> commands;
+    };
+    auto owned = std::make_shared<Owned>();
+    owned->commands = c.commands;
+    for (KeyCommand& command : owned->commands) Rebind(command, owned->storage);
+    CommitDecision<TransactionResult>(
+        db,
+        [owned](KeyState& state) {
+          TransactionResult result;
+          result.results.reserve(owned->commands.size());
+          for (const KeyCommand& command : owned->commands) {
+            result.results.push_back(RunKeyCommand(command, state));
+          }
+          return result;
+        },
+        std::move(later));
+    return std::nullopt;
+  }
+
+  std::optional<CommandResult> operator()(const ScanCommand& c) {
+    ScanResult result;
+    // The engine reads an empty end as "no upper bound"; a given end at or
+    // before start (end "" included) is an empty range.
+    if (c.end && *c.end <= c.start) return result;
+    Status s = db->Scan(c.start, c.end.value_or(std::string_view()), c.limit, &result);
+    if (!s.ok()) return ErrorFromStatus(s);
+    return result;
+  }
+  std::optional<CommandResult> operator()(const FlushCommand& c) {
+    if (c.memtable_size_bytes) {
+      Status s = db->SetMemTableThreshold(static_cast<size_t>(*c.memtable_size_bytes));
+      if (!s.ok()) return ErrorFromStatus(s);
+    }
+    db->FlushAsync([done = std::move(later)](Result<FlushResult> flush) {
+      done(flush.ok() ? CommandResult(std::move(*flush)) : ErrorFromStatus(flush.status()));
+    });
+    return std::nullopt;
+  }
+  std::optional<CommandResult> operator()(const LookupCommand& c) {
+    // The engine matches the name against live tables only and never turns
+    // it into a path, so "../x" or "/etc/passwd" are just names it does not
+    // know.
+    Result<SSTableLookupResult> lookup = db->LookupInSSTable(c.sstable, c.key);
+    if (!lookup.ok()) return ErrorFromStatus(lookup.status());
+    return std::move(*lookup);
+  }
+  std::optional<CommandResult> operator()(const CompactCommand&) {
+    db->CompactAllAsync([done = std::move(later)](Result<CompactResult> compact) {
+      done(compact.ok() ? CommandResult(std::move(*compact)) : ErrorFromStatus(compact.status()));
+    });
+    return std::nullopt;
+  }
+  std::optional<CommandResult> operator()(const StatsCommand&) { return db->GetStats(); }
+
+ private:
+  template <typename C>
+  std::optional<CommandResult> Read(const C& c) {
+    EngineKeyState state(db);
+    return ToCommandResult(RunKeyCommand(c, state));
+  }
+
+  template <typename C>
+  std::optional<CommandResult> Decide(const C& c) {
+    // Copy the arguments: the decision runs after the codec's request is gone.
+    auto storage = std::make_shared<std::deque<std::string>>();
+    KeyCommand command = c;
+    Rebind(command, *storage);
+    CommitDecision<KeyResult>(
+        db,
+        [storage, command = std::move(command)](KeyState& state) {
+          return RunKeyCommand(command, state);
+        },
+        std::move(later));
+    return std::nullopt;
+  }
+
+  // Points every view of command at a copy in storage.
+  static void Rebind(KeyCommand& command, std::deque<std::string>& storage) {
+    auto own = [&storage](std::string_view& view) {
+      storage.emplace_back(view);
+      view = storage.back();
+    };
+    std::visit(
+        [&](auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, MultiGetCommand> || std::is_same_v<T, CountKeysCommand>) {
+            for (auto& key : c.keys) own(key);
+          } else if constexpr (std::is_same_v<T, MultiPutCommand>) {
+            for (auto& [key, value] : c.pairs) {
+              own(key);
+              own(value);
+            }
+          } else if constexpr (std::is_same_v<T, PutCommand> || std::is_same_v<T, SetCommand>) {
+            own(c.key);
+            own(c.value);
+          } else {
+            own(c.key);
+          }
+        },
+        command);
+  }
+};
+
+}  // namespace
+
+std::optional<CommandResult> CommandExecutor::Execute(const Command& command, Done later) {
+  processed_.fetch_add(1, std::memory_order_relaxed);
+  if (auto error = ValidateCommand(command)) return std::move(*error);
+  Runner runner{db_, later};
+  return std::visit(runner, command);
+}
+
+}  // namespace lsmd::proto
