@@ -156,7 +156,8 @@ struct ValuesResult {
 // SET with options.
 struct SetResult {
   bool written = false;
-  std::optional<std::string> old_value;  // filled when return_old was asked
+  bool return_old = false;               // the command asked for the old value
+  std::optional<std::string> old_value;  // then: the old value, if there was one
 };
 
 // EXISTS, DEL, UNLINK, STRLEN.
@@ -171,10 +172,9 @@ struct TransactionResult {
   std::vector<KeyResult> results;  // one per queued command, in order
 };
 
-using CommandResult =
-    std::variant<OkResult, ValueResult, ValuesResult, SetResult, CountResult, CommandError,
-                 TransactionResult, ScanResult, FlushResult, SSTableLookupResult, CompactResult,
-                 DBStats>;
+using CommandResult = std::variant<OkResult, ValueResult, ValuesResult, SetResult, CountResult,
+                                   CommandError, TransactionResult, ScanResult, FlushResult,
+                                   SSTableLookupResult, CompactResult, DBStats>;
 
 // The error a command's arguments earn before any engine call (an empty or
 // over-long key, an over-long value, a bad limit, an over-large batch), or

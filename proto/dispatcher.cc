@@ -77,10 +77,9 @@ std::string Serve(CommandExecutor& executor, ReplyHeader& header, const Request&
                   ReplyFn& done) {
   // Reads are always answered inline: no callback to build (it would copy
   // the header onto the heap for nothing).
-  constexpr bool kInline = std::is_same_v<Request, GetRequest> ||
-                           std::is_same_v<Request, ScanRequest> ||
-                           std::is_same_v<Request, SSTableLookupRequest> ||
-                           std::is_same_v<Request, StatsRequest>;
+  constexpr bool kInline =
+      std::is_same_v<Request, GetRequest> || std::is_same_v<Request, ScanRequest> ||
+      std::is_same_v<Request, SSTableLookupRequest> || std::is_same_v<Request, StatsRequest>;
   CommandExecutor::Done later;
   if constexpr (!kInline) {
     later = [header = header, done = std::move(done)](CommandResult deferred) {

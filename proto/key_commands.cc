@@ -46,6 +46,7 @@ KeyResult Run(const DeleteCommand& c, KeyState& state) {
 
 KeyResult Run(const SetCommand& c, KeyState& state) {
   SetResult result;
+  result.return_old = c.return_old;
   bool exists = false;
   if (c.condition != SetCommand::Condition::kAlways || c.return_old) {
     auto old = ReadValue(state, c.key);

@@ -1,13 +1,13 @@
 #include "proto/reply_writer.h"
 
-#include "proto/byte_strings.h"
-
 #include <algorithm>
 #include <boost/json/serializer.hpp>
 #include <charconv>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "proto/byte_strings.h"
 
 namespace lsmd::proto {
 namespace {

@@ -10,9 +10,6 @@
 #include <boost/asio/write.hpp>
 #include <utility>
 
-#include "proto/message.h"
-#include "proto/reply_writer.h"
-
 namespace lsmd::server {
 namespace {
 
@@ -34,11 +31,11 @@ std::string PeerName(const asio::ip::tcp::socket& socket) {
 
 }  // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatcher,
+Connection::Connection(asio::ip::tcp::socket socket, std::unique_ptr<proto::Session> session,
                        ConnectionLimits limits)
     : socket_(std::move(socket)),
       executor_(socket_.get_executor()),
-      dispatcher_(dispatcher),
+      session_(std::move(session)),
       limits_(limits),
       peer_(PeerName(socket_)),
       read_chunk_(kReadChunkBytes),
@@ -50,18 +47,19 @@ Connection::Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatch
 // directly, with no post and no wake-up.
 static thread_local const Connection* t_answering = nullptr;
 
-asio::awaitable<std::string> Connection::Answer(std::string_view line) {
+asio::awaitable<proto::Session::Step> Connection::Answer(std::string_view input,
+                                                         bool input_closed) {
   // Capturing only `this` keeps the callback inside std::function's small
   // buffer: no allocation for the (common) inline answer. The connection
   // outlives the callback because this coroutine waits for it below.
-  std::optional<std::string> reply;
+  proto::Session::Step step;
   {
     // Cleared on every way out, so no stale pointer outlives the call.
     struct Answering {
       explicit Answering(const Connection* connection) { t_answering = connection; }
       ~Answering() { t_answering = nullptr; }
     } answering(this);
-    reply = dispatcher_.HandleOrDefer(line, [this](std::string deferred) {
+    step = session_->HandleNext(input, input_closed, &output_, [this](std::string deferred) {
       if (t_answering == this) {
         deferred_reply_ = std::move(deferred);  // inline, on this executor
         return;
@@ -72,7 +70,7 @@ asio::awaitable<std::string> Connection::Answer(std::string_view line) {
       });
     });
   }
-  if (reply) co_return std::move(*reply);
+  if (step.outcome != proto::Session::Outcome::kDeferred) co_return step;
   // The callback's post runs on this executor, so it cannot run before this
   // wait is pending; the loop only guards against that assumption breaking.
   while (!deferred_reply_) {
@@ -80,48 +78,48 @@ asio::awaitable<std::string> Connection::Answer(std::string_view line) {
     auto [ec] = co_await reply_ready_.async_wait(kAwaitTuple);
     (void)ec;  // operation_aborted is the wake-up
   }
-  std::string deferred = std::move(*deferred_reply_);
+  output_ += *deferred_reply_;
   deferred_reply_.reset();
-  co_return deferred;
+  co_return step;
 }
 
 asio::awaitable<void> Connection::Serve() {
   spdlog::debug("{}: connected", peer_);
-  co_await ServeLines();
+  co_await ServeRequests();
   CloseSocket();
   spdlog::debug("{}: closed", peer_);
 }
 
-asio::awaitable<void> Connection::ServeLines() {
-  size_t scanned = 0;  // input_[0, scanned) is known to hold no newline
+asio::awaitable<void> Connection::ServeRequests() {
+  using Outcome = proto::Session::Outcome;
   bool input_closed = false;
   for (;;) {
-    // Answer every complete line, in order, one at a time.
-    size_t line_start = 0;
-    size_t newline;
-    while ((newline = input_.find('\n', std::max(line_start, scanned))) != std::string::npos) {
-      if (newline - line_start > limits_.max_line_bytes) {
+    // Answer every complete request, in order, one at a time.
+    size_t start = 0;
+    for (;;) {
+      const std::string_view rest(input_.data() + start, input_.size() - start);
+      proto::Session::Step step = co_await Answer(rest, input_closed);
+      if (step.outcome == Outcome::kNeedMore) break;
+      start += step.consumed;
+      if (step.outcome == Outcome::kFatal) {
+        // The client broke the protocol: the error, then a lingering close.
+        spdlog::warn("{}: protocol error; closing the connection", peer_);
         input_.clear();
-        co_await FailLineTooLong();
+        bool written = co_await WriteOutput();
+        if (written) co_await LingerAndClose();
         co_return;
       }
-      std::string_view line(input_.data() + line_start, newline - line_start);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // telnet, CRLF clients
-      std::string reply = co_await Answer(line);
-      output_ += reply;
-      output_ += '\n';
-      line_start = newline + 1;
+      if (step.outcome == Outcome::kClose) {
+        co_await WriteOutput();
+        co_return;
+      }
       if (output_.size() >= kMaxOutputBytes) {
         bool written = co_await WriteOutput();
         if (!written) co_return;
       }
+      if (start == input_.size()) break;
     }
-    input_.erase(0, line_start);
-    scanned = input_.size();
-    if (input_.size() > limits_.max_line_bytes) {
-      co_await FailLineTooLong();
-      co_return;
-    }
+    input_.erase(0, start);
     if (!output_.empty()) {
       bool written = co_await WriteOutput();
       if (!written) co_return;
@@ -133,10 +131,9 @@ asio::awaitable<void> Connection::ServeLines() {
     reading_ = false;
     input_.append(read_chunk_.data(), bytes);
     if (ec == asio::error::eof && !stopping_) {
-      // The client may half-close and still read: answer an unterminated
-      // last line too, then close.
+      // The client may half-close and still read: answer what it sent, a
+      // final unterminated request included where the protocol allows it.
       input_closed = true;
-      if (!input_.empty()) input_ += '\n';
     } else if (ec) {
       if (ec != asio::error::operation_aborted) {
         spdlog::debug("{}: read failed: {}", peer_, ec.message());
@@ -146,19 +143,8 @@ asio::awaitable<void> Connection::ServeLines() {
   }
 }
 
-asio::awaitable<void> Connection::FailLineTooLong() {
-  spdlog::warn("{}: request line longer than {} bytes; closing the connection", peer_,
-               limits_.max_line_bytes);
-  output_ += dispatcher_.ErrorLine(
-      proto::ErrorCode::kMalformedRequest,
-      "line longer than " + std::to_string(limits_.max_line_bytes) + " bytes");
-  output_ += '\n';
-  bool written = co_await WriteOutput();
-  if (written) co_await LingerAndClose();
-}
-
 asio::awaitable<void> Connection::Refuse(std::string reason) {
-  output_ = dispatcher_.ErrorLine(proto::ErrorCode::kTemporarilyUnavailable, reason) + "\n";
+  output_ = session_->RefusalReply(reason);
   bool written = co_await WriteOutput();
   if (written) co_await LingerAndClose();
   CloseSocket();

@@ -1,13 +1,15 @@
-// Connection: one TCP client. A coroutine on the socket's executor reads
-// newline-delimited request lines, hands them to the Dispatcher one at a time
-// (so a get sees the same connection's earlier put) and writes the replies in
-// request order, batched: every complete line in the input buffer is answered
-// before the batch is written.
+// Connection: one TCP client, of either protocol. A coroutine on the socket's
+// executor reads bytes and hands them to the connection's Session (the JSON
+// lines or the RESP codec: proto/session.h), which frames one request at a
+// time (so a get sees the same connection's earlier put); the replies are
+// written in request order, batched: every complete request in the input
+// buffer is answered before the batch is written.
 //
-// Memory per connection is bounded: the input holds at most one partial line
-// (max_line_bytes) plus one read, the output at most kMaxOutputBytes plus one
-// reply, and nothing more is read until the pending output is written. A
-// client that stops reading its replies therefore stops being read.
+// Memory per connection is bounded: the input holds at most one partial
+// request (the session's limit: max_line_bytes, or RESP's bulk limit) plus
+// one read, the output at most kMaxOutputBytes plus one reply, and nothing
+// more is read until the pending output is written. A client that stops
+// reading its replies therefore stops being read.
 //
 // Threading: all state below is owned by the socket's executor (one thread
 // at a time). Stop() and ForceClose() may be called from any thread; they
@@ -25,16 +27,15 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/dispatcher.h"
-#include "proto/errors.h"
+#include "proto/session.h"
 
 namespace lsmd::server {
 
 namespace asio = boost::asio;
 
 struct ConnectionLimits {
-  size_t max_line_bytes = 1 << 20;
-  // After a fatal error reply (line too long, too many connections) the
+  // After a fatal error reply (line too long, a RESP protocol error, too
+  // many connections) the
   // server stops sending and discards the client's input for this long
   // before closing, so the client reads the reply instead of a reset.
   std::chrono::milliseconds linger{2000};
@@ -44,15 +45,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // The socket's executor must never run two handlers at once (a strand, or
   // an io_context run by one thread): this object's state lives on it.
-  Connection(asio::ip::tcp::socket socket, proto::Dispatcher& dispatcher, ConnectionLimits limits);
+  Connection(asio::ip::tcp::socket socket, std::unique_ptr<proto::Session> session,
+             ConnectionLimits limits);
 
   const asio::any_io_executor& executor() { return executor_; }
   std::string peer() const { return peer_; }
 
   // Serves requests until the client closes, an error, or Stop().
   asio::awaitable<void> Serve();
-  // Answers error 11 (temporarily unavailable) with `reason` and closes
-  // without reading any request.
+  // Answers the session's refusal (JSON error 11, RESP "-ERR max number of
+  // clients reached") with `reason` and closes without reading any request.
   asio::awaitable<void> Refuse(std::string reason);
 
   // Finishes the requests already read, writes their replies, then closes.
@@ -62,13 +64,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   // Serve() without the final close.
-  asio::awaitable<void> ServeLines();
-  // The reply to one request line. Reads (most requests) are answered
-  // inline, without leaving this coroutine; writes wait for the engine's
-  // callback, which hands the reply over on this connection's executor.
-  asio::awaitable<std::string> Answer(std::string_view line);
-  // Answers error 12 after the replies already due, then closes.
-  asio::awaitable<void> FailLineTooLong();
+  asio::awaitable<void> ServeRequests();
+  // Hands the request at the front of input_ to the session. Reads (most
+  // requests) are answered inline, without leaving this coroutine; writes
+  // wait for the engine's callback, which hands the reply over on this
+  // connection's executor. The reply is appended to output_.
+  asio::awaitable<proto::Session::Step> Answer(std::string_view input, bool input_closed);
   // Writes and clears output_. False if the client is gone.
   asio::awaitable<bool> WriteOutput();
   // Sends FIN, discards input until the client closes or the linger time
@@ -83,12 +84,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   asio::ip::tcp::socket socket_;
   const asio::any_io_executor executor_;
-  proto::Dispatcher& dispatcher_;
+  const std::unique_ptr<proto::Session> session_;
   const ConnectionLimits limits_;
   const std::string peer_;  // "ip:port", for logs
 
   // Owned by the executor.
-  std::string input_;   // read, not yet answered; starts at a line boundary
+  std::string input_;   // read, not yet answered; starts at a request boundary
   std::string output_;  // replies not yet written
   std::vector<char> read_chunk_;
   // One request is in the engine at a time: its reply lands here, and

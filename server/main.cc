@@ -1,5 +1,6 @@
-// lsmd: parse options, set up logging, open the engine, serve over TCP or
-// stdio until a signal or end of input, then close the engine cleanly.
+// lsmd: parse options, set up logging, open the engine, serve over TCP (JSON
+// lines, and RESP2 with --resp-listen) or stdio until a signal or end of
+// input, then close the engine cleanly.
 //
 // Exit codes: 0 clean shutdown, 1 runtime failure (the engine would not open
 // or close, the address would not bind), 2 bad options.
@@ -12,12 +13,17 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "core/db.h"
 #include "proto/dispatcher.h"
+#include "proto/executor.h"
+#include "proto/json_session.h"
+#include "proto/resp/resp_session.h"
 #include "server/check_client.h"
 #include "server/io_context_pool.h"
 #include "server/options.h"
@@ -67,28 +73,99 @@ void RunIoThread(asio::io_context& io) {
   }
 }
 
-int ServeTcp(const ServerOptions& options, proto::Dispatcher& dispatcher) {
+// What INFO, CONFIG GET and HELLO report on the RESP port.
+proto::resp::ServerFacts RespFacts(const ServerOptions& options, uint16_t resp_port) {
+  proto::resp::ServerFacts facts;
+  facts.lsmd_version = std::string(kVersion);
+  facts.tcp_port = resp_port;
+  facts.io_threads = options.threads;
+  std::error_code ec;
+  facts.executable = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  const bool always = options.sync == SyncMode::kAlways;
+  // Redis's names where a Redis tool asks (redis-benchmark reads save and
+  // appendonly), then lsmd's own settings.
+  facts.config = {
+      {"save", ""},
+      {"appendonly", "yes"},
+      {"appendfsync", always ? "always" : "no"},
+      {"databases", "1"},
+      {"maxclients", std::to_string(options.max_connections)},
+      {"port", std::to_string(resp_port)},
+      {"bind", options.resp_listen ? options.resp_listen->host : ""},
+      {"dir", options.data_dir},
+      {"timeout", "0"},
+      {"proto-max-bulk-len", std::to_string(options.resp_max_bulk_bytes)},
+      {"lsmd-sync", always ? "always" : "none"},
+      {"lsmd-memtable-bytes", std::to_string(options.memtable_bytes)},
+      {"lsmd-bloom-bits-per-key", std::to_string(options.bloom_bits_per_key)},
+      {"lsmd-index-interval", std::to_string(options.index_interval)},
+      {"lsmd-max-line-bytes", std::to_string(options.max_line_bytes)},
+      {"lsmd-threads", std::to_string(options.threads)},
+  };
+  return facts;
+}
+
+int ServeTcp(const ServerOptions& options, proto::CommandExecutor& executor,
+             proto::Dispatcher& dispatcher) {
   IoContextPool pool(options.threads);
   TcpServerLimits limits;
   limits.max_connections = options.max_connections;
-  limits.connection.max_line_bytes = options.max_line_bytes;
-  TcpServer server(pool, dispatcher, limits);
-  Status s = server.Listen(options.listen);
-  if (!s.ok()) {
-    spdlog::error("{}", s.message());
-    return s.IsInvalidArgument() ? kExitUsage : kExitFailure;
+  proto::resp::ClientCounters clients;
+  TcpServer server(pool, limits, clients);
+
+  const size_t max_line_bytes = options.max_line_bytes;
+  Result<size_t> json = server.Listen(options.listen, "--listen", [&dispatcher, max_line_bytes] {
+    return std::make_unique<proto::JsonLineSession>(dispatcher, max_line_bytes);
+  });
+  if (!json.ok()) {
+    spdlog::error("{}", json.status().message());
+    return json.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
   }
-  asio::ip::tcp::endpoint bound = server.local_endpoint();
+  // Built once the RESP port is bound (INFO reports its number).
+  std::unique_ptr<proto::resp::RespShared> resp;
+  std::optional<size_t> resp_listener;
+  if (options.resp_listen) {
+    Result<size_t> listener = server.Listen(*options.resp_listen, "--resp-listen", [&resp] {
+      return std::make_unique<proto::resp::RespSession>(*resp);
+    });
+    if (!listener.ok()) {
+      spdlog::error("{}", listener.status().message());
+      return listener.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
+    }
+    resp_listener = *listener;
+    proto::resp::ParserLimits resp_limits;
+    resp_limits.max_bulk_bytes = options.resp_max_bulk_bytes;
+    resp_limits.max_multibulk_len = options.resp_max_multibulk_len;
+    resp_limits.max_inline_bytes = options.resp_max_inline_bytes;
+    resp = std::make_unique<proto::resp::RespShared>(
+        executor, RespFacts(options, server.local_endpoint(*listener).port()), clients,
+        resp_limits);
+  }
+
+  // Port files last: a reader that sees them may connect at once.
+  const asio::ip::tcp::endpoint bound = server.local_endpoint(*json);
+  std::string resp_address = "off";
+  if (resp_listener) {
+    const asio::ip::tcp::endpoint resp_bound = server.local_endpoint(*resp_listener);
+    resp_address = HostPort{resp_bound.address().to_string(), resp_bound.port()}.ToString();
+    if (!options.resp_port_file.empty()) {
+      Status s = WritePortFile(options.resp_port_file, resp_bound.port());
+      if (!s.ok()) {
+        spdlog::error("{}", s.message());
+        return kExitFailure;
+      }
+    }
+  }
   if (!options.port_file.empty()) {
-    s = WritePortFile(options.port_file, bound.port());
+    Status s = WritePortFile(options.port_file, bound.port());
     if (!s.ok()) {
       spdlog::error("{}", s.message());
       return kExitFailure;
     }
   }
-  spdlog::info("lsmd {} listening on {}, data dir {}, {}", kVersion,
-               HostPort{bound.address().to_string(), bound.port()}.ToString(), options.data_dir,
-               options.DescribeSettings());
+  spdlog::info("lsmd {} listening on {} (JSON lines), RESP {}, data dir {}, {}", kVersion,
+               HostPort{bound.address().to_string(), bound.port()}.ToString(), resp_address,
+               options.data_dir, options.DescribeSettings());
 
   server.Start();  // its signal_set is registered: a pending signal is caught
   SetStopSignalsBlocked(false);
@@ -126,8 +203,11 @@ int Serve(const ServerOptions& options) {
   }
   int exit_code;
   {
-    proto::Dispatcher dispatcher(db->get(), options.node_id);
-    exit_code = options.stdio ? ServeStdio(options, dispatcher) : ServeTcp(options, dispatcher);
+    // One executor for every port: a command means the same on each.
+    proto::CommandExecutor executor(db->get());
+    proto::Dispatcher dispatcher(executor, options.node_id);
+    exit_code =
+        options.stdio ? ServeStdio(options, dispatcher) : ServeTcp(options, executor, dispatcher);
   }
   Status closed = (*db)->Close();
   if (!closed.ok()) {

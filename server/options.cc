@@ -134,6 +134,14 @@ Status ParseAddress(const std::optional<RawValue>& raw, HostPort* out) {
   return Status::OK();
 }
 
+Status ParseOptionalAddress(const std::optional<RawValue>& raw, std::optional<HostPort>* out) {
+  if (!raw) return Status::OK();
+  HostPort address;
+  Status s = ParseAddress(raw, &address);
+  if (s.ok()) *out = address;
+  return s;
+}
+
 constexpr std::string_view kLevelNames = "trace, debug, info, warn, error, critical or off";
 
 bool IsLogLevelName(std::string_view name) {
@@ -187,6 +195,16 @@ po::options_description Describe() {
        "address to accept clients on (default 127.0.0.1:7070; port 0 picks a free port)")
       ("port-file", text()->value_name("PATH"),
        "once listening, write the bound port number here (atomically)")
+      ("resp-listen", text()->value_name("HOST:PORT"),
+       "also accept Redis protocol (RESP2) clients here (default: off; 6379 is Redis's port)")
+      ("resp-port-file", text()->value_name("PATH"),
+       "once the RESP port listens, write its port number here (atomically)")
+      ("resp-max-bulk-bytes", text()->value_name("N"),
+       "RESP: longest bulk string (a key or value) accepted (default and most 536870912)")
+      ("resp-max-multibulk-len", text()->value_name("N"),
+       "RESP: most arguments in one request (default 1048576)")
+      ("resp-max-inline-bytes", text()->value_name("N"),
+       "RESP: longest inline command line (default 65536)")
       ("threads", text()->value_name("N"), "I/O threads (default: the hardware's cores)")
       ("data-dir", text()->value_name("DIR"), "where the data lives (default ./lsmd-data)")
       ("memtable-bytes", text()->value_name("N"),
@@ -199,7 +217,7 @@ po::options_description Describe() {
       ("max-line-bytes", text()->value_name("N"),
        "longest request line; longer gets error 12 and the connection closes (default 1048576)")
       ("max-connections", text()->value_name("N"),
-       "open connections allowed; one more gets error 11 (default 1024)")
+       "open connections allowed, both ports together; one more is refused (default 1024)")
       ("node-id", text()->value_name("ID"), "node id to answer as until init names one (default n1)")
       ("log-level", text()->value_name("LEVEL"),
        "trace|debug|info|warn|error|critical|off (default: SPDLOG_LEVEL, else info)")
@@ -216,7 +234,9 @@ po::options_description Describe() {
 
 std::string HelpText(const po::options_description& desc) {
   std::ostringstream out;
-  out << "lsmd " << kVersion << ": a key-value store on an LSM tree, JSON lines over TCP.\n\n"
+  out << "lsmd " << kVersion
+      << ": a key-value store on an LSM tree; JSON lines over TCP, and the Redis\n"
+      << "protocol (RESP2) with --resp-listen.\n\n"
       << "Usage: lsmd [options]\n"
       << "       lsmd --stdio [options]     (requests on stdin, replies on stdout)\n"
       << "       lsmd --check HOST:PORT     (health check)\n\n"
@@ -232,6 +252,13 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
   // Parsed in this order; the first bad value is the one reported.
   for (const Status& status : {
            ParseAddress(raw.Get("listen"), &options->listen),
+           ParseOptionalAddress(raw.Get("resp-listen"), &options->resp_listen),
+           ParseInteger(raw.Get("resp-max-bulk-bytes"), 1, int64_t{512} << 20,
+                        &options->resp_max_bulk_bytes),
+           ParseInteger(raw.Get("resp-max-multibulk-len"), 1, int64_t{1} << 30,
+                        &options->resp_max_multibulk_len),
+           ParseInteger(raw.Get("resp-max-inline-bytes"), 16, int64_t{64} << 20,
+                        &options->resp_max_inline_bytes),
            ParseInteger(raw.Get("threads"), 1, 256, &options->threads),
            ParseNonEmpty(raw.Get("data-dir"), &options->data_dir),
            ParseInteger(raw.Get("memtable-bytes"), 1, kMaxMemTableBytes, &options->memtable_bytes),
@@ -247,6 +274,10 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
   }
   if (std::optional<RawValue> port_file = raw.Get("port-file")) {
     options->port_file = port_file->text;
+  }
+  if (std::optional<RawValue> port_file = raw.Get("resp-port-file")) {
+    if (!options->resp_listen) return port_file->Invalid("needs --resp-listen");
+    options->resp_port_file = port_file->text;
   }
   int64_t delay_ms = 0;
   Status s = ParseInteger(raw.Get("test-flush-delay-ms"), 0, 600000, &delay_ms);
@@ -298,8 +329,13 @@ std::string ServerOptions::DescribeSettings() const {
   out << "threads=" << threads << " memtable_bytes=" << memtable_bytes
       << " bloom_bits_per_key=" << bloom_bits_per_key << " index_interval=" << index_interval
       << " sync=" << (sync == SyncMode::kAlways ? "always" : "none")
-      << " max_line_bytes=" << max_line_bytes << " max_connections=" << max_connections
-      << " node_id=" << node_id;
+      << " max_line_bytes=" << max_line_bytes << " max_connections=" << max_connections;
+  if (resp_listen) {
+    out << " resp_max_bulk_bytes=" << resp_max_bulk_bytes
+        << " resp_max_multibulk_len=" << resp_max_multibulk_len
+        << " resp_max_inline_bytes=" << resp_max_inline_bytes;
+  }
+  out << " node_id=" << node_id;
   if (test_flush_delay.count() > 0) out << " test_flush_delay_ms=" << test_flush_delay.count();
   return out.str();
 }

@@ -31,7 +31,15 @@ Result<HostPort> ParseHostPort(std::string_view text);
 struct ServerOptions {
   HostPort listen{"127.0.0.1", 7070};
   std::string port_file;  // empty: none written
-  int threads = 1;        // I/O threads; defaults to the hardware's cores
+  // The Redis protocol port; none unless asked for.
+  std::optional<HostPort> resp_listen;
+  std::string resp_port_file;  // empty: none written
+  // RESP limits (Redis's defaults); a bulk never exceeds the engine's value
+  // limit, proto::kMaxValueBytes (512 MiB).
+  size_t resp_max_bulk_bytes = size_t{512} << 20;
+  size_t resp_max_multibulk_len = 1024 * 1024;
+  size_t resp_max_inline_bytes = 64 * 1024;
+  int threads = 1;  // I/O threads; defaults to the hardware's cores
   std::string data_dir = "./lsmd-data";
   size_t memtable_bytes = 4 << 20;
   int bloom_bits_per_key = 10;

@@ -38,47 +38,57 @@ void LogIfException(std::exception_ptr error, std::string_view what) {
 
 }  // namespace
 
-TcpServer::TcpServer(IoContextPool& pool, proto::Dispatcher& dispatcher, TcpServerLimits limits)
+TcpServer::TcpServer(IoContextPool& pool, TcpServerLimits limits,
+                     proto::resp::ClientCounters& clients)
     : pool_(pool),
-      dispatcher_(dispatcher),
       limits_(limits),
+      clients_(clients),
       strand_(asio::make_strand(pool.Context(0))),
-      acceptor_(strand_),
       signals_(strand_, SIGINT, SIGTERM),
       grace_timer_(strand_) {}
 
-Status TcpServer::Listen(const HostPort& address) {
+Result<size_t> TcpServer::Listen(const HostPort& address, std::string option,
+                                 SessionFactory factory) {
   tcp::resolver resolver(pool_.Context(0));
   boost::system::error_code ec;
   auto endpoints = resolver.resolve(address.host, std::to_string(address.port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec) {
-    return Status::InvalidArgument("--listen " + address.ToString() +
+    return Status::InvalidArgument(option + " " + address.ToString() +
                                    ": cannot resolve the host: " + ec.message());
   }
-  Status failure = Status::IOError("--listen " + address.ToString() + ": no address to bind");
+  auto listener =
+      std::make_unique<Listener>(Listener{option, tcp::acceptor(strand_), std::move(factory)});
+  tcp::acceptor& acceptor = listener->acceptor;
+  Status failure = Status::IOError(option + " " + address.ToString() + ": no address to bind");
   for (const auto& entry : endpoints) {
     const tcp::endpoint& endpoint = entry.endpoint();
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (!ec) return Status::OK();
-    failure = Status::IOError("cannot listen on " + EndpointString(endpoint) + ": " + ec.message());
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) {
+      listeners_.push_back(std::move(listener));
+      return listeners_.size() - 1;
+    }
+    failure = Status::IOError(option + ": cannot listen on " + EndpointString(endpoint) + ": " +
+                              ec.message());
     boost::system::error_code ignored;
-    acceptor_.close(ignored);
+    acceptor.close(ignored);
   }
   return failure;
 }
 
-tcp::endpoint TcpServer::local_endpoint() const {
+tcp::endpoint TcpServer::local_endpoint(size_t listener) const {
   boost::system::error_code ignored;
-  return acceptor_.local_endpoint(ignored);
+  return listeners_.at(listener)->acceptor.local_endpoint(ignored);
 }
 
 void TcpServer::Start() {
-  asio::co_spawn(strand_, AcceptLoop(),
-                 [](std::exception_ptr error) { LogIfException(error, "accept loop"); });
+  for (auto& listener : listeners_) {
+    asio::co_spawn(strand_, AcceptLoop(*listener),
+                   [](std::exception_ptr error) { LogIfException(error, "accept loop"); });
+  }
   asio::co_spawn(strand_, WatchSignals(),
                  [](std::exception_ptr error) { LogIfException(error, "signal watch"); });
 }
@@ -89,10 +99,10 @@ void TcpServer::Stop() {
   });
 }
 
-asio::awaitable<void> TcpServer::AcceptLoop() {
+asio::awaitable<void> TcpServer::AcceptLoop(Listener& listener) {
   for (;;) {
     // The socket, and so the connection, lives on the next context.
-    auto [ec, socket] = co_await acceptor_.async_accept(pool_.Next(), kAwaitTuple);
+    auto [ec, socket] = co_await listener.acceptor.async_accept(pool_.Next(), kAwaitTuple);
     if (stopping_) co_return;  // a socket accepted meanwhile is closed unanswered
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
@@ -102,17 +112,19 @@ asio::awaitable<void> TcpServer::AcceptLoop() {
       co_await pause.async_wait(kAwaitTuple);
       continue;
     }
-    Admit(tcp::socket(std::move(socket)));
+    Admit(tcp::socket(std::move(socket)), listener);
   }
 }
 
-void TcpServer::Admit(tcp::socket socket) {
+void TcpServer::Admit(tcp::socket socket, Listener& listener) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // replies are small and awaited
   auto connection =
-      std::make_shared<Connection>(std::move(socket), dispatcher_, limits_.connection);
+      std::make_shared<Connection>(std::move(socket), listener.factory(), limits_.connection);
+  clients_.accepted.fetch_add(1, std::memory_order_relaxed);
 
   if (connections_.size() >= limits_.max_connections) {
+    clients_.rejected.fetch_add(1, std::memory_order_relaxed);
     if (refusing_ >= kMaxRefusing) return;  // closed by the destructor, unanswered
     spdlog::warn("{}: refused, {} connections open (--max-connections {})", connection->peer(),
                  connections_.size(), limits_.max_connections);
@@ -128,6 +140,7 @@ void TcpServer::Admit(tcp::socket socket) {
   }
 
   connections_.insert(connection);
+  clients_.connected.store(connections_.size(), std::memory_order_relaxed);
   asio::co_spawn(connection->executor(), connection->Serve(),
                  [this, connection](std::exception_ptr error) {
                    LogIfException(error, "connection " + connection->peer());
@@ -154,7 +167,7 @@ asio::awaitable<void> TcpServer::WatchSignals() {
 void TcpServer::BeginShutdown() {
   stopping_ = true;
   boost::system::error_code ignored;
-  acceptor_.close(ignored);
+  for (auto& listener : listeners_) listener->acceptor.close(ignored);
   if (connections_.empty()) {
     FinishShutdown();
     return;
@@ -175,6 +188,7 @@ void TcpServer::ForceCloseAll() {
 
 void TcpServer::OnConnectionDone(const std::shared_ptr<Connection>& connection) {
   connections_.erase(connection);
+  clients_.connected.store(connections_.size(), std::memory_order_relaxed);
   if (stopping_ && connections_.empty()) FinishShutdown();
 }
 

@@ -1,14 +1,16 @@
-// TcpServer: the acceptor, the connection limit and graceful shutdown.
+// TcpServer: the listeners (one per protocol: JSON lines, RESP), the
+// connection limit they share, and graceful shutdown.
 //
-// Lifecycle: Listen() binds; Start() begins accepting and waits for SIGINT or
+// Lifecycle: Listen() binds, once per port; Start() begins accepting on every
+// listener and waits for SIGINT or
 // SIGTERM. The first signal stops accepting and asks every connection to
 // answer what it has already read and close; connections still open after the
 // grace period (or at a second signal) are closed. When the last connection is
 // gone nothing is left on the io_context and its run() calls return, so the
 // caller can close the engine.
 //
-// Threading: the acceptor, the signal set, the grace timer and the connection
-// registry are owned by strand_ (on the pool's first context). Each
+// Threading: the acceptors, the signal set, the grace timer and the
+// connection registry are owned by strand_ (on the pool's first context). Each
 // connection lives on one context of the pool, run by one thread.
 #pragma once
 
@@ -19,12 +21,15 @@
 #include <boost/asio/strand.hpp>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "core/status.h"
-#include "proto/dispatcher.h"
+#include "proto/resp/resp_session.h"
+#include "proto/session.h"
 #include "server/connection.h"
 #include "server/io_context_pool.h"
 #include "server/options.h"
@@ -40,15 +45,21 @@ struct TcpServerLimits {
 
 class TcpServer {
  public:
-  TcpServer(IoContextPool& pool, proto::Dispatcher& dispatcher, TcpServerLimits limits);
+  // Makes the protocol state of one new connection.
+  using SessionFactory = std::function<std::unique_ptr<proto::Session>()>;
+
+  // clients: the connection counts INFO reports, kept up to date here.
+  TcpServer(IoContextPool& pool, TcpServerLimits limits, proto::resp::ClientCounters& clients);
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
 
-  // Resolves and binds. InvalidArgument if the host does not resolve,
-  // IOError if no address could be bound.
-  Status Listen(const HostPort& address);
-  // The bound address (its real port when port 0 was asked for).
-  asio::ip::tcp::endpoint local_endpoint() const;
+  // Resolves and binds one listener whose connections speak what factory's
+  // sessions speak; `option` names it in errors ("--listen"). Call once per
+  // port, before Start(). InvalidArgument if the host does not resolve,
+  // IOError if no address could be bound. Returns the listener's index.
+  Result<size_t> Listen(const HostPort& address, std::string option, SessionFactory factory);
+  // A listener's bound address (its real port when port 0 was asked for).
+  asio::ip::tcp::endpoint local_endpoint(size_t listener) const;
 
   // Starts accepting and watching for SIGINT/SIGTERM. Call once, after Listen().
   void Start();
@@ -56,9 +67,15 @@ class TcpServer {
   void Stop();
 
  private:
-  asio::awaitable<void> AcceptLoop();
+  struct Listener {
+    std::string option;
+    asio::ip::tcp::acceptor acceptor;
+    SessionFactory factory;
+  };
+
+  asio::awaitable<void> AcceptLoop(Listener& listener);
   asio::awaitable<void> WatchSignals();
-  void Admit(asio::ip::tcp::socket socket);                              // REQUIRES: on strand_
+  void Admit(asio::ip::tcp::socket socket, Listener& listener);          // REQUIRES: on strand_
   void BeginShutdown();                                                  // REQUIRES: on strand_
   void ForceCloseAll();                                                  // REQUIRES: on strand_
   void OnConnectionDone(const std::shared_ptr<Connection>& connection);  // on strand_
@@ -71,12 +88,12 @@ class TcpServer {
   static constexpr size_t kMaxRefusing = 64;
 
   IoContextPool& pool_;
-  proto::Dispatcher& dispatcher_;
   const TcpServerLimits limits_;
+  proto::resp::ClientCounters& clients_;
   asio::strand<asio::io_context::executor_type> strand_;
 
-  // Owned by strand_.
-  asio::ip::tcp::acceptor acceptor_;
+  // Owned by strand_ (filled by Listen() before Start()).
+  std::vector<std::unique_ptr<Listener>> listeners_;
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;

@@ -181,8 +181,8 @@ TEST_CASE("a segment with two keys swapped inside (checksum recomputed) gives Co
     TableLookup lookup;
     Status s = (*reader)->Get(Key(i), &lookup);
     CHECK_MESSAGE(s.IsCorruption(), Key(i));
-    CHECK(s.message() == path + ": data segment at offset " +
-                             std::to_string(t.segments[1].offset) + " has keys out of order");
+    CHECK(s.message() == path + ": data segment at offset " + std::to_string(t.segments[1].offset) +
+                             " has keys out of order");
   }
   // The other segments still answer.
   bool saw_corruption = false;

@@ -1,0 +1,28 @@
+// JsonLineSession: the JSON-lines protocol as a Session. A request is one
+// line (a trailing '\r' is dropped); a line longer than max_line_bytes gets
+// error 12 and ends the connection (docs/PROTOCOL.md).
+#pragma once
+
+#include <cstddef>
+
+#include "proto/dispatcher.h"
+#include "proto/session.h"
+
+namespace lsmd::proto {
+
+class JsonLineSession final : public Session {
+ public:
+  JsonLineSession(Dispatcher& dispatcher, size_t max_line_bytes)
+      : dispatcher_(dispatcher), max_line_bytes_(max_line_bytes) {}
+
+  Step HandleNext(std::string_view input, bool input_closed, std::string* out,
+                  ReplyFn later) override;
+  std::string RefusalReply(std::string_view reason) override;
+
+ private:
+  Dispatcher& dispatcher_;
+  const size_t max_line_bytes_;
+  size_t scanned_ = 0;  // input[0, scanned_) is known to hold no newline
+};
+
+}  // namespace lsmd::proto
