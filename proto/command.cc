@@ -39,6 +39,9 @@ struct Checker {
   std::optional<CommandError> operator()(const StrlenCommand& c) { return Key(c.key); }
   std::optional<CommandError> operator()(const GetDeleteCommand& c) { return Key(c.key); }
   std::optional<CommandError> operator()(const DeleteCommand& c) { return Key(c.key); }
+  std::optional<CommandError> operator()(const IncrementCommand& c) { return Key(c.key); }
+  std::optional<CommandError> operator()(const IncrementFloatCommand& c) { return Key(c.key); }
+  std::optional<CommandError> operator()(const AppendCommand& c) { return Write(c.key, c.suffix); }
   std::optional<CommandError> operator()(const PutCommand& c) { return Write(c.key, c.value); }
   std::optional<CommandError> operator()(const SetCommand& c) { return Write(c.key, c.value); }
   std::optional<CommandError> operator()(const MultiGetCommand& c) {

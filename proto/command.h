@@ -88,8 +88,30 @@ struct StrlenCommand {
   std::string_view key;
 };
 
+// INCR, INCRBY, DECR, DECRBY: the value read as a base-10 int64 (absent is
+// 0), plus `by`, written back; the result is the new value.
+struct IncrementCommand {
+  std::string_view key;
+  int64_t by = 1;
+};
+
+// INCRBYFLOAT: the same for a long double; the result is the new value as
+// Redis formats it (no exponent, no trailing zeros).
+struct IncrementFloatCommand {
+  std::string_view key;
+  long double by = 0;
+};
+
+// APPEND: the value with `suffix` added (absent is ""); the result is the
+// new length.
+struct AppendCommand {
+  std::string_view key;
+  std::string_view suffix;
+};
+
 using KeyCommand = std::variant<GetCommand, MultiGetCommand, PutCommand, DeleteCommand, SetCommand,
-                                CountKeysCommand, MultiPutCommand, GetDeleteCommand, StrlenCommand>;
+                                CountKeysCommand, MultiPutCommand, GetDeleteCommand, StrlenCommand,
+                                IncrementCommand, IncrementFloatCommand, AppendCommand>;
 
 // ---- Other commands ----
 
@@ -120,10 +142,11 @@ struct CompactCommand {};
 
 struct StatsCommand {};
 
-using Command = std::variant<GetCommand, MultiGetCommand, PutCommand, DeleteCommand, SetCommand,
-                             CountKeysCommand, MultiPutCommand, GetDeleteCommand, StrlenCommand,
-                             TransactionCommand, ScanCommand, FlushCommand, LookupCommand,
-                             CompactCommand, StatsCommand>;
+using Command =
+    std::variant<GetCommand, MultiGetCommand, PutCommand, DeleteCommand, SetCommand,
+                 CountKeysCommand, MultiPutCommand, GetDeleteCommand, StrlenCommand,
+                 IncrementCommand, IncrementFloatCommand, AppendCommand, TransactionCommand,
+                 ScanCommand, FlushCommand, LookupCommand, CompactCommand, StatsCommand>;
 
 // ---- Results ----
 

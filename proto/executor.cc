@@ -94,6 +94,9 @@ struct Runner {
     return Decide(c);
   }
   std::optional<CommandResult> operator()(const GetDeleteCommand& c) { return Decide(c); }
+  std::optional<CommandResult> operator()(const IncrementCommand& c) { return Decide(c); }
+  std::optional<CommandResult> operator()(const IncrementFloatCommand& c) { return Decide(c); }
+  std::optional<CommandResult> operator()(const AppendCommand& c) { return Decide(c); }
 
   std::optional<CommandResult> operator()(const PutCommand& c) {
     db->PutAsync(c.key, c.value, ReplyOkWhenWritten(std::move(later)));
@@ -211,6 +214,9 @@ struct Runner {
           } else if constexpr (std::is_same_v<T, PutCommand> || std::is_same_v<T, SetCommand>) {
             own(c.key);
             own(c.value);
+          } else if constexpr (std::is_same_v<T, AppendCommand>) {
+            own(c.key);
+            own(c.suffix);
           } else {
             own(c.key);
           }

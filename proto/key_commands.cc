@@ -1,5 +1,11 @@
 #include "proto/key_commands.h"
 
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 #include <utility>
 
@@ -91,6 +97,93 @@ KeyResult Run(const StrlenCommand& c, KeyState& state) {
   auto value = ReadValue(state, c.key);
   if (!value.ok()) return ErrorFromStatus(value.status());
   return CountResult{value->has_value() ? static_cast<int64_t>((*value)->size()) : 0};
+}
+
+CommandError NotAnInteger() {
+  return {CommandErrorKind::kInvalidArgument, "value is not an integer or out of range"};
+}
+
+// Redis's string2ll: base 10, an optional '-', no '+', no spaces, no leading
+// zeros.
+std::optional<int64_t> ParseStoredInt(std::string_view text) {
+  if (text.empty() || text.size() > 20 || text[0] == '+') return std::nullopt;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (text.size() > 1 && (text[0] == '0' || (text[0] == '-' && text[1] == '0'))) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+KeyResult Run(const IncrementCommand& c, KeyState& state) {
+  auto value = ReadValue(state, c.key);
+  if (!value.ok()) return ErrorFromStatus(value.status());
+  int64_t current = 0;
+  if (value->has_value()) {
+    auto parsed = ParseStoredInt(**value);
+    if (!parsed) return NotAnInteger();
+    current = *parsed;
+  }
+  int64_t next;
+  if (__builtin_add_overflow(current, c.by, &next)) {
+    return CommandError{CommandErrorKind::kInvalidArgument,
+                        "increment or decrement would overflow"};
+  }
+  state.Write(c.key, std::to_string(next));
+  return CountResult{next};
+}
+
+// Redis's humanfriendly long double format: fixed point with 17 digits,
+// trailing zeros (and a bare '.') removed.
+std::string FormatLongDouble(long double value) {
+  char buf[5 * 1024];
+  int n = std::snprintf(buf, sizeof(buf), "%.17Lf", value);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof(buf)) return "0";
+  std::string text(buf, n);
+  if (text.find('.') != std::string::npos) {
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+  }
+  if (text == "-0") text = "0";
+  return text;
+}
+
+KeyResult Run(const IncrementFloatCommand& c, KeyState& state) {
+  auto value = ReadValue(state, c.key);
+  if (!value.ok()) return ErrorFromStatus(value.status());
+  long double current = 0;
+  if (value->has_value()) {
+    const std::string& text = **value;
+    char* end = nullptr;
+    errno = 0;
+    current = text.empty() ? 0 : std::strtold(text.c_str(), &end);
+    if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) ||
+        end != text.c_str() + text.size() || errno == ERANGE || std::isnan(current)) {
+      return CommandError{CommandErrorKind::kInvalidArgument, "value is not a valid float"};
+    }
+  }
+  const long double next = current + c.by;
+  if (std::isnan(next) || std::isinf(next)) {
+    return CommandError{CommandErrorKind::kInvalidArgument,
+                        "increment would produce NaN or Infinity"};
+  }
+  std::string text = FormatLongDouble(next);
+  state.Write(c.key, text);
+  return ValueResult{std::move(text)};
+}
+
+KeyResult Run(const AppendCommand& c, KeyState& state) {
+  auto value = ReadValue(state, c.key);
+  if (!value.ok()) return ErrorFromStatus(value.status());
+  std::string next = value->has_value() ? std::move(**value) : std::string();
+  if (next.size() + c.suffix.size() > kMaxValueBytes) {
+    return CommandError{CommandErrorKind::kInvalidArgument,
+                        "string exceeds maximum allowed size (512 MiB)"};
+  }
+  next.append(c.suffix);
+  state.Write(c.key, next);
+  return CountResult{static_cast<int64_t>(next.size())};
 }
 
 }  // namespace

@@ -121,8 +121,7 @@ void TcpServer::Admit(tcp::socket socket, Listener& listener) {
   socket.set_option(tcp::no_delay(true), ignored);  // replies are small and awaited
   auto connection =
       std::make_shared<Connection>(std::move(socket), listener.factory(), limits_.connection);
-  clients_.accepted.fetch_add(1, std::memory_order_relaxed);
-
+  // As Redis counts them: a refused connection is rejected, not received.
   if (connections_.size() >= limits_.max_connections) {
     clients_.rejected.fetch_add(1, std::memory_order_relaxed);
     if (refusing_ >= kMaxRefusing) return;  // closed by the destructor, unanswered
@@ -140,6 +139,7 @@ void TcpServer::Admit(tcp::socket socket, Listener& listener) {
   }
 
   connections_.insert(connection);
+  clients_.accepted.fetch_add(1, std::memory_order_relaxed);
   clients_.connected.store(connections_.size(), std::memory_order_relaxed);
   asio::co_spawn(connection->executor(), connection->Serve(),
                  [this, connection](std::exception_ptr error) {

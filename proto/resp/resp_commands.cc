@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <variant>
 
 #include "proto/resp/resp_writer.h"
@@ -33,6 +38,35 @@ KeyTranslation Exists(Args a) { return Ok(CountKeysCommand{Keys(a), false}); }
 KeyTranslation Del(Args a) { return Ok(CountKeysCommand{Keys(a), true}); }
 KeyTranslation SetNx(Args a) {
   return Ok(SetCommand{a[1], a[2], SetCommand::Condition::kIfAbsent, false});
+}
+
+KeyTranslation GetSet(Args a) {
+  return Ok(SetCommand{a[1], a[2], SetCommand::Condition::kAlways, true});
+}
+KeyTranslation Append(Args a) { return Ok(AppendCommand{a[1], a[2]}); }
+KeyTranslation Incr(Args a) { return Ok(IncrementCommand{a[1], 1}); }
+KeyTranslation Decr(Args a) { return Ok(IncrementCommand{a[1], -1}); }
+KeyTranslation IncrBy(Args a) {
+  auto by = ParseInt64(a[2]);
+  if (!by) return Error("ERR value is not an integer or out of range");
+  return Ok(IncrementCommand{a[1], *by});
+}
+KeyTranslation DecrBy(Args a) {
+  auto by = ParseInt64(a[2]);
+  if (!by) return Error("ERR value is not an integer or out of range");
+  if (*by == INT64_MIN) return Error("ERR decrement would overflow");
+  return Ok(IncrementCommand{a[1], -*by});
+}
+KeyTranslation IncrByFloat(Args a) {
+  const std::string text(a[2]);
+  char* end = nullptr;
+  errno = 0;
+  const long double by = text.empty() ? 0 : std::strtold(text.c_str(), &end);
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) ||
+      end != text.c_str() + text.size() || errno == ERANGE || std::isnan(by) || std::isinf(by)) {
+    return Error("ERR value is not a valid float");
+  }
+  return Ok(IncrementFloatCommand{a[1], by});
 }
 
 KeyTranslation Set(Args a) {
@@ -143,6 +177,13 @@ const CommandSpec kCommands[] = {
     {"unlink", -2, "write fast", 1, -1, 1, "keyspace", "Deletes keys; returns how many existed", SessionOp::kKey, Del, RenderCount},
     {"exists", -2, "readonly fast", 1, -1, 1, "keyspace", "Counts the keys that exist", SessionOp::kKey, Exists, RenderCount},
     {"strlen", 2, "readonly fast", 1, 1, 1, "string", "Returns the length of a value", SessionOp::kKey, Strlen, RenderCount},
+    {"getset", 3, "write denyoom fast", 1, 1, 1, "string", "Sets a key and returns its old value", SessionOp::kKey, GetSet, RenderSet},
+    {"append", 3, "write denyoom fast", 1, 1, 1, "string", "Appends to a value; returns the new length", SessionOp::kKey, Append, RenderCount},
+    {"incr", 2, "write denyoom fast", 1, 1, 1, "string", "Adds 1 to an integer value", SessionOp::kKey, Incr, RenderCount},
+    {"decr", 2, "write denyoom fast", 1, 1, 1, "string", "Subtracts 1 from an integer value", SessionOp::kKey, Decr, RenderCount},
+    {"incrby", 3, "write denyoom fast", 1, 1, 1, "string", "Adds to an integer value", SessionOp::kKey, IncrBy, RenderCount},
+    {"decrby", 3, "write denyoom fast", 1, 1, 1, "string", "Subtracts from an integer value", SessionOp::kKey, DecrBy, RenderCount},
+    {"incrbyfloat", 3, "write denyoom fast", 1, 1, 1, "string", "Adds to a floating-point value", SessionOp::kKey, IncrByFloat, RenderValue},
     // Ordered ranges.
     {"scan", -2, "readonly", 0, 0, 0, "keyspace", "Iterates keys in key order", SessionOp::kScan},
     {"keys", 2, "readonly", 0, 0, 0, "keyspace", "Returns the keys matching a pattern, in order", SessionOp::kKeys},
