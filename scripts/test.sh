@@ -10,6 +10,9 @@
 #           protocol, the server integration tests that start the real
 #           binary on port 0, and the short crash-and-restart torture run)
 #   asan    the whole suite again under AddressSanitizer + UBSan
+#   resp    the Redis protocol suite (tests/resp: redis-cli, redis-benchmark,
+#           redis-py against the real binary), run against the ASan+UBSan
+#           build of lsmd so a memory error in the server fails it
 #   tsan    the concurrent suites (engine threads, server integration) under
 #           ThreadSanitizer
 #   fuzz    each libFuzzer target over its committed corpus, reproducibly: a
@@ -31,8 +34,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
-ALL_STAGES=(asan tsan fuzz docker bench)
-KNOWN_STAGES=(unit asan tsan fuzz fuzz-long docker bench)
+ALL_STAGES=(asan resp tsan fuzz docker bench)
+KNOWN_STAGES=(unit asan resp tsan fuzz fuzz-long docker bench)
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=("${ALL_STAGES[@]}")
 
@@ -56,6 +59,15 @@ stage_asan() {
     ctest --test-dir build/asan -j"$JOBS" --output-on-failure --timeout 900
 }
 
+stage_resp() {
+  log "resp: the Redis protocol suite against the ASan+UBSan lsmd"
+  cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+    -DLSMD_SANITIZE=address -DLSMD_BUILD_BENCH=OFF >/dev/null
+  cmake --build build/asan -j"$JOBS" --target lsmd
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    LSMD_BINARY="$ROOT/build/asan/server/lsmd" tests/resp/run.sh
+}
+
 # The suites with real concurrency. Tests that fork a child to SIGKILL it are
 # left out (TSan does not support fork() from a threaded process), and so is
 # the 100,000-connection churn: a resource test, run in the other stages,
@@ -73,6 +85,11 @@ stage_tsan() {
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build/tsan -j"$JOBS" --output-on-failure --timeout 900 \
       -R "$TSAN_TESTS" -E "$TSAN_EXCLUDE"
+  # The RESP suite's concurrent parts against the TSan lsmd: both ports,
+  # many clients, transactions and cursors shared across connections.
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    LSMD_BINARY="$ROOT/build/tsan/server/lsmd" \
+    tests/resp/run.sh -k "concurrency or cross_port or transaction or scan"
 }
 
 stage_fuzz() {
@@ -106,6 +123,7 @@ for stage in "${STAGES[@]}"; do
   case "$stage" in
     unit) stage_unit ;;
     asan) stage_asan ;;
+    resp) stage_resp ;;
     tsan) stage_tsan ;;
     fuzz) stage_fuzz ;;
     fuzz-long) stage_fuzz_long ;;
