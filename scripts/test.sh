@@ -13,6 +13,8 @@
 #   resp    the Redis protocol suite (tests/resp: redis-cli, redis-benchmark,
 #           redis-py against the real binary), run against the ASan+UBSan
 #           build of lsmd so a memory error in the server fails it
+#   cluster three lsmd nodes behind Debian's twemproxy (tests/cluster:
+#           sharding, node failure, resharding), against the ASan+UBSan lsmd
 #   tsan    the concurrent suites (engine threads, server integration) under
 #           ThreadSanitizer
 #   fuzz    each libFuzzer target over its committed corpus, reproducibly: a
@@ -21,7 +23,8 @@
 #   fuzz-long  (not in the default set) exploring: each target for
 #           LSMD_FUZZ_LONG_SECONDS (default 300) with a random seed
 #   docker  builds the image (Release, running the engine and protocol suites
-#           inside) and runs docker/smoke-test.sh against containers
+#           inside) and runs docker/smoke-test.sh against containers, then
+#           docker/cluster-smoke-test.sh (compose.cluster.yaml) on that image
 #   bench   bench/compare.sh --smoke: every benchmark tool runs, tiny sizes
 #
 # The default set runs the whole suite once, under ASan+UBSan; `unit` runs it
@@ -34,8 +37,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
-ALL_STAGES=(asan resp tsan fuzz docker bench)
-KNOWN_STAGES=(unit asan resp tsan fuzz fuzz-long docker bench)
+ALL_STAGES=(asan resp cluster tsan fuzz docker bench)
+KNOWN_STAGES=(unit asan resp cluster tsan fuzz fuzz-long docker bench)
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=("${ALL_STAGES[@]}")
 
@@ -66,6 +69,15 @@ stage_resp() {
   cmake --build build/asan -j"$JOBS" --target lsmd
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     LSMD_BINARY="$ROOT/build/asan/server/lsmd" tests/resp/run.sh
+}
+
+stage_cluster() {
+  log "cluster: lsmd nodes behind nutcracker, against the ASan+UBSan lsmd"
+  cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+    -DLSMD_SANITIZE=address -DLSMD_BUILD_BENCH=OFF >/dev/null
+  cmake --build build/asan -j"$JOBS" --target lsmd
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    LSMD_BINARY="$ROOT/build/asan/server/lsmd" tests/cluster/run.sh
 }
 
 # The suites with real concurrency. Tests that fork a child to SIGKILL it are
@@ -110,6 +122,7 @@ stage_docker() {
     eval "$(../shared/tools/container-env.sh)"
   fi
   docker/smoke-test.sh
+  LSMD_IMAGE=lsmd:smoke LSMD_CLUSTER_SMOKE_SKIP_BUILD=1 docker/cluster-smoke-test.sh
 }
 
 stage_bench() {
@@ -124,6 +137,7 @@ for stage in "${STAGES[@]}"; do
     unit) stage_unit ;;
     asan) stage_asan ;;
     resp) stage_resp ;;
+    cluster) stage_cluster ;;
     tsan) stage_tsan ;;
     fuzz) stage_fuzz ;;
     fuzz-long) stage_fuzz_long ;;
