@@ -20,16 +20,18 @@ std::optional<CommandError> CheckValue(std::string_view value) {
   return std::nullopt;
 }
 
-// Keys, values and the bytes of a command's writes, for the batch bound.
+// Keys, values and, for the commands that write several keys at once (MSET,
+// a transaction), the bytes of their writes, for the batch bound.
 struct Checker {
   size_t write_bytes = 0;
+  bool batch = false;  // inside MSET or a transaction
 
   std::optional<CommandError> Key(std::string_view key) { return CheckKey(key); }
   std::optional<CommandError> Write(std::string_view key, std::string_view value) {
     if (auto e = CheckKey(key)) return e;
     if (auto e = CheckValue(value)) return e;
     write_bytes += key.size() + value.size();
-    if (write_bytes > kMaxBatchBytes) {
+    if (batch && write_bytes > kMaxBatchBytes) {
       return Invalid("one atomic write (MSET or EXEC) may hold at most 64 MiB of keys and values");
     }
     return std::nullopt;
@@ -57,12 +59,14 @@ struct Checker {
     return std::nullopt;
   }
   std::optional<CommandError> operator()(const MultiPutCommand& c) {
+    batch = true;
     for (const auto& [key, value] : c.pairs) {
       if (auto e = Write(key, value)) return e;
     }
     return std::nullopt;
   }
   std::optional<CommandError> operator()(const TransactionCommand& c) {
+    batch = true;
     for (const KeyCommand& command : c.commands) {
       if (auto e = std::visit(*this, command)) return e;
     }

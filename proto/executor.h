@@ -1,6 +1,8 @@
 // CommandExecutor: runs a Command (command.h) against the engine and hands
-// back its CommandResult. The only place in proto/ that calls the engine;
-// both codecs go through it, so a command means the same on every port.
+// back its CommandResult. Every read and write of keys goes through it, from
+// both codecs, so a command means the same on every port. (RESP's
+// keyspace walks, SCAN, KEYS and DBSIZE, and INFO read the engine directly:
+// they have no JSON counterpart yet.)
 //
 // How each kind of command runs:
 // - reads (GET, MGET, EXISTS, STRLEN, scan, stats, sstable lookups) are
@@ -39,7 +41,7 @@ class CommandExecutor {
 
   DB* db() const { return db_; }
 
-  // Commands executed so far, for INFO's total_commands_processed.
+  // Commands executed so far, both ports.
   uint64_t commands_processed() const { return processed_.load(std::memory_order_relaxed); }
 
  private:

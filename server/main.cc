@@ -180,6 +180,8 @@ int ServeTcp(const ServerOptions& options, proto::CommandExecutor& executor,
 }
 
 int ServeStdio(const ServerOptions& options, proto::Dispatcher& dispatcher) {
+  // Not an error: the container image sets LSMD_RESP_LISTEN for everyone.
+  if (options.resp_listen) spdlog::warn("--resp-listen is ignored under --stdio");
   spdlog::info("lsmd {} serving stdin/stdout, data dir {}, {}", kVersion, options.data_dir,
                options.DescribeSettings());
   Status s = RunStdioTransport(dispatcher, options.max_line_bytes);

@@ -63,9 +63,10 @@ KeyTranslation IncrByFloat(Args a) {
   errno = 0;
   const long double by = text.empty() ? 0 : std::strtold(text.c_str(), &end);
   if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) ||
-      end != text.c_str() + text.size() || errno == ERANGE || std::isnan(by) || std::isinf(by)) {
+      end != text.c_str() + text.size() || errno == ERANGE || std::isnan(by)) {
     return Error("ERR value is not a valid float");
   }
+  if (std::isinf(by)) return Error("ERR increment would produce NaN or Infinity");
   return Ok(IncrementFloatCommand{a[1], by});
 }
 

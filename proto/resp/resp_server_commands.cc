@@ -141,12 +141,13 @@ void PersistenceSection(const RespShared& shared, const DBStats& stats, InfoWrit
 void StatsSection(const RespShared& shared, InfoWriter& w) {
   w.Section("Stats");
   w.Field("total_connections_received", shared.clients.accepted.load(std::memory_order_relaxed));
-  w.Field("total_commands_processed", shared.executor.commands_processed());
+  w.Field("total_commands_processed", shared.session_commands.load(std::memory_order_relaxed));
   w.Field("rejected_connections", shared.clients.rejected.load(std::memory_order_relaxed));
 }
 
-// Entries in the MemTables and tables: counts overwritten versions and
-// tombstones until compaction drops them, so never below the true count.
+// Entries in the current MemTable and the tables: counts overwritten
+// versions and tombstones until compaction drops them, and leaves out frozen
+// MemTables waiting for their flush. An estimate either way.
 uint64_t EstimatedKeys(const DBStats& stats) {
   uint64_t keys = stats.memtable_entries;
   for (const TableInfo& table : stats.tables) keys += table.entries;

@@ -113,6 +113,7 @@ Session::Step RespSession::HandleNext(std::string_view input, bool input_closed,
 }
 
 Session::Outcome RespSession::Handle(Args args, std::string* out, ReplyFn& later) {
+  shared_.session_commands.fetch_add(1, std::memory_order_relaxed);
   const CommandSpec* spec = FindCommand(args[0]);
   if (in_multi_) {
     const bool runs_now =
@@ -126,6 +127,8 @@ Session::Outcome RespSession::Handle(Args args, std::string* out, ReplyFn& later
     return Outcome::kAnswered;
   }
   if (!ArityOk(*spec, args.size())) {
+    // As Redis: any refused command inside MULTI dooms the transaction.
+    if (in_multi_) multi_failed_ = true;
     AppendError(out, WrongArity(spec->name));
     return Outcome::kAnswered;
   }
@@ -523,6 +526,13 @@ Session::Outcome RespSession::Hello(Args args, std::string* out) {
       i += 2;
     } else if (EqualsIgnoreCase(args[i], "SETNAME") && i + 1 < args.size()) {
       new_name = args[++i];
+      for (char c : *new_name) {
+        if (c < '!' || c > '~') {
+          AppendError(out,
+                      "ERR Client names cannot contain spaces, newlines or special characters.");
+          return Outcome::kAnswered;
+        }
+      }
     } else {
       AppendError(out, "ERR Syntax error in HELLO option '" + std::string(args[i]) + "'");
       return Outcome::kAnswered;

@@ -51,6 +51,9 @@ struct RespShared {
   const ParserLimits limits;
   CursorTable cursors;
   std::atomic<uint64_t> next_client_id{1};
+  // RESP requests handled, whether or not they reached the executor (PING,
+  // INFO, SCAN ... do not): INFO's total_commands_processed.
+  std::atomic<uint64_t> session_commands{0};
   const std::chrono::steady_clock::time_point started;
   const std::string run_id;  // 40 hex digits, new for each process, as Redis's
 };

@@ -7,7 +7,7 @@ import threading
 import pytest
 import redis
 
-from conftest import Err, Status, encode_command
+from conftest import IS_LSMD, Err, Status, encode_command
 
 
 def b(s):
@@ -141,6 +141,9 @@ def test_mset_with_one_invalid_key_writes_none_of_the_pairs(raw, k, badkey):
     assert raw.is_open()
 
 
+@pytest.mark.xfail(IS_LSMD, strict=False,
+                   reason="known limitation (docs/RESP.md, Isolation): plain reads take no "
+                          "snapshot, so a concurrent MGET can see part of an MSET")
 def test_mset_is_atomic_for_concurrent_readers(server, k):
     """A writer MSETs 10 keys to version v (v = 1, 2, ...) in key order; a
     reader MGETs them in the same order. With an atomic MSET the versions a
