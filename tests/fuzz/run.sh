@@ -20,7 +20,7 @@
 # under a name saying what it caught: the ci mode then replays it forever.
 # Environment: LSMD_FUZZ_BUILD_DIR (default <repo>/build-fuzz), LSMD_FUZZ_JOBS
 # (ninja -j, default 2), LSMD_FUZZ_TARGETS (default "request sstable wal
-# manifest resp_codec"), LSMD_FUZZ_RUNS (ci mode: inputs per target, instead of each
+# manifest resp_codec resp_session"), LSMD_FUZZ_RUNS (ci mode: inputs per target, instead of each
 # target's own count).
 set -euo pipefail
 
@@ -40,7 +40,7 @@ case "$mode" in
 esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${LSMD_FUZZ_BUILD_DIR:-$root/build-fuzz}"
-read -r -a targets <<<"${LSMD_FUZZ_TARGETS:-request sstable wal manifest resp_codec}"
+read -r -a targets <<<"${LSMD_FUZZ_TARGETS:-request sstable wal manifest resp_codec resp_session}"
 
 # ci mode: each target's fixed seed, and how many inputs it runs (about 30-60 s
 # each on the 2-core CI machine, build not counted).
@@ -51,6 +51,7 @@ ci_seed_for() {
     wal) echo 1103 ;;
     manifest) echo 1104 ;;
     resp_codec) echo 1105 ;;
+    resp_session) echo 1106 ;;
     *) echo "unknown fuzz target '$1'" >&2; exit 2 ;;
   esac
 }
@@ -62,6 +63,7 @@ ci_runs_for() {
     wal) echo 400000 ;;
     manifest) echo 1500000 ;;
     resp_codec) echo 100000 ;;
+    resp_session) echo 40000 ;;
     *) echo "unknown fuzz target '$1'" >&2; exit 2 ;;
   esac
 }
@@ -75,6 +77,7 @@ max_len_for() {
     wal) echo 4096 ;;
     manifest) echo 2048 ;;
     resp_codec) echo 4096 ;;
+    resp_session) echo 4096 ;;
     *) echo "unknown fuzz target '$1'" >&2; exit 2 ;;
   esac
 }
@@ -86,7 +89,7 @@ max_len_for() {
 # engine is closed), which fails the run the same way.
 extra_flags_for() {
   case "$1" in
-    request) echo -detect_leaks=0 ;;
+    request | resp_session) echo -detect_leaks=0 ;;
   esac
 }
 
