@@ -1,8 +1,9 @@
 # lsmd container image: build and test in one stage, run from a small one.
 #
 #   docker build -t lsmd .
-#   docker run -d --name lsmd -p 127.0.0.1:7070:7070 -v lsmd-data:/data lsmd
+#   docker run -d --name lsmd -p 127.0.0.1:7070:7070 -p 127.0.0.1:6379:6379 -v lsmd-data:/data lsmd
 #
+# Two ports: 7070 speaks JSON lines, 6379 the Redis protocol (RESP2).
 # Settings come from LSMD_* environment variables (see `docker run --rm lsmd
 # --help`), e.g. -e LSMD_SYNC=none -e LSMD_MEMTABLE_BYTES=8388608.
 # docker/README.md has more; docker/smoke-test.sh checks this image end to end.
@@ -63,18 +64,21 @@ RUN ["/usr/local/bin/lsmd", "--version"]
 USER 10001:10001
 WORKDIR /data
 
-# Listen on every interface inside the container (publishing the port decides
-# who can reach it); keep the data in the volume. Every other LSMD_* setting
-# keeps lsmd's default unless given with `docker run -e`.
+# Listen on every interface inside the container (publishing a port decides
+# who can reach it): JSON lines on 7070, the Redis protocol on 6379 (`-e
+# LSMD_RESP_LISTEN=` turns that port off: an empty variable counts as unset).
+# Keep the data in the volume. Every other LSMD_* setting keeps lsmd's default
+# unless given with `docker run -e`.
 ENV LSMD_LISTEN=0.0.0.0:7070 \
+    LSMD_RESP_LISTEN=0.0.0.0:6379 \
     LSMD_DATA_DIR=/data
 # A named volume created from this image starts owned by the lsmd user.
 VOLUME ["/data"]
-EXPOSE 7070
+EXPOSE 7070 6379
 
-# The binary checks itself: `--check` sends a stats request and exits 0 only if
-# a reply comes within 2 s. If LSMD_LISTEN moves the port, override this too
-# (docker run --health-cmd, or healthcheck: in compose).
+# The binary checks itself: `--check` sends a stats request to the JSON port
+# and exits 0 only if a reply comes within 2 s. If LSMD_LISTEN moves the port,
+# override this too (docker run --health-cmd, or healthcheck: in compose).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
   CMD ["lsmd", "--check", "127.0.0.1:7070"]
 

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Container smoke test: builds the image and checks, against real containers,
 # what a user of the image relies on:
-#   1. the image: non-root user, exec-form entrypoint, /data volume, port 7070,
-#      a HEALTHCHECK that runs lsmd itself, size <= 150 MB;
+#   1. the image: non-root user, exec-form entrypoint, /data volume, ports 7070
+#      and 6379, a HEALTHCHECK that runs lsmd itself, size <= 150 MB;
 #   2. a container with a fresh named volume serves TCP on the published port,
 #      takes LSMD_* settings from its environment, runs lsmd as PID 1 and
-#      non-root, answers puts, gets and sstable_flush;
+#      non-root, answers puts, gets and sstable_flush; its Redis protocol port
+#      (6379) answers redis-cli PING, SET and GET, and a value written there
+#      (a binary one too) reads back on the JSON port, and the other way round;
 #   3. `docker stop` (SIGTERM) ends it with exit code 0 within the grace period;
-#   4. a new container on the same volume reads every key back and its
-#      healthcheck reports healthy;
+#   4. a new container on the same volume reads every key back (the one
+#      written over RESP too) and its healthcheck reports healthy;
 #   5. SIGKILL in the middle of writes: a new container on the volume still has
 #      every write that was acknowledged.
 #
 # Usage: docker/smoke-test.sh
+# Needs redis-cli on the host (Debian's redis-tools; installed with
+# scripts/install-deps.sh when missing).
 # Environment:
 #   DOCKER=podman          container CLI to use (default: docker, else podman)
 #   LSMD_IMAGE=lsmd:smoke  tag to build and test
@@ -28,6 +32,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IMAGE=${LSMD_IMAGE:-lsmd:smoke}
 DOCKER=${DOCKER:-}  # chosen by choose_engine
 RUN_ID=lsmd-smoke-$$
+PORT=""        # host ports of the current container: JSON lines,
+RESP_PORT=""   # and the Redis protocol
 VOLUME=$RUN_ID-data
 GRACE_SECONDS=30
 MAX_IMAGE_BYTES=$((150 * 1000 * 1000))
@@ -141,26 +147,43 @@ smoke_key_value() {
   printf -v VALUE 'v%04d-%s' "$1" "$RUN_ID"
 }
 
+# redis ARGS...: redis-cli against the container's published RESP port. Its
+# output is raw (not a terminal): a reply's text, one line per element.
+redis() {
+  timeout 10 redis-cli -h 127.0.0.1 -p "$RESP_PORT" "$@"
+}
+
+ensure_redis_cli() {
+  if ! command -v redis-cli >/dev/null; then
+    log "no redis-cli on this machine: installing redis-tools"
+    "$ROOT/scripts/install-deps.sh" redis-tools >&2 || fail "could not install redis-tools"
+  fi
+  command -v redis-cli >/dev/null || fail "redis-cli not found (apt-get install redis-tools)"
+}
+
 ###########################################################################
 # Containers.
 
 # start_container NAME [docker run options...]: runs the image on the volume
-# with its port published on a loopback port the engine picks; sets PORT.
+# with both ports published on loopback ports the engine picks; sets PORT
+# (JSON lines, 7070 inside) and RESP_PORT (Redis protocol, 6379 inside).
 start_container() {
   local name=$1
   shift
   CONTAINERS+=("$name")
   # stderr is kept for a failure only: podman without systemd logs an error
   # about healthcheck timers on every run and stop, which is expected.
-  "$DOCKER" run -d --name "$name" -v "$VOLUME:/data" -p 127.0.0.1::7070 \
+  "$DOCKER" run -d --name "$name" -v "$VOLUME:/data" -p 127.0.0.1::7070 -p 127.0.0.1::6379 \
     --stop-timeout "$GRACE_SECONDS" "$@" "$IMAGE" >/dev/null 2>"$WORK_DIR/run.err" || {
     cat "$WORK_DIR/run.err" >&2
     fail "docker run $name failed"
   }
   PORT=$("$DOCKER" port "$name" 7070/tcp | sed -n '1s/.*://p')
   [[ $PORT =~ ^[0-9]+$ ]] || fail "no published port for $name: '$PORT'"
+  RESP_PORT=$("$DOCKER" port "$name" 6379/tcp | sed -n '1s/.*://p')
+  [[ $RESP_PORT =~ ^[0-9]+$ ]] || fail "no published RESP port for $name: '$RESP_PORT'"
   wait_serving "$name"
-  log "$name serves on 127.0.0.1:$PORT (host) -> 7070 (container)"
+  log "$name serves on 127.0.0.1:$PORT (host) -> 7070 (container), RESP 127.0.0.1:$RESP_PORT -> 6379"
 }
 
 # wait_serving NAME: until `lsmd --check` in the container and a stats request
@@ -175,6 +198,10 @@ wait_serving() {
   until (exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf '{"type":"stats"}\n' >&3 &&
     IFS= read -r -t 5 line <&3 && [[ $line == '{"type": "stats_ok"'* ]]) 2>/dev/null; do
     [ "$SECONDS" -lt "$deadline" ] || fail "$name not reachable on host port $PORT after 30 s"
+    sleep 0.5
+  done
+  until [ "$(redis PING 2>/dev/null)" = PONG ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "$name: no PONG on host RESP port $RESP_PORT after 30 s"
     sleep 0.5
   done
 }
@@ -222,7 +249,7 @@ check_healthy() {
 # The checks.
 
 check_image() {
-  local size user entrypoint healthcheck ports volumes
+  local size user entrypoint healthcheck ports volumes env
   size=$("$DOCKER" image inspect --format '{{.Size}}' "$IMAGE")
   [ "$size" -le "$MAX_IMAGE_BYTES" ] || fail "image is $size bytes, over $MAX_IMAGE_BYTES"
   pass "image size $((size / 1000000)) MB ($size bytes) <= 150 MB"
@@ -243,9 +270,12 @@ check_image() {
   pass "healthcheck $healthcheck"
   ports=$("$DOCKER" image inspect --format '{{json .Config.ExposedPorts}}' "$IMAGE")
   volumes=$("$DOCKER" image inspect --format '{{json .Config.Volumes}}' "$IMAGE")
+  env=$("$DOCKER" image inspect --format '{{json .Config.Env}}' "$IMAGE")
   [[ $ports == *'"7070/tcp"'* ]] || fail "port 7070 not exposed: $ports"
+  [[ $ports == *'"6379/tcp"'* ]] || fail "port 6379 (RESP) not exposed: $ports"
   [[ $volumes == *'"/data"'* ]] || fail "/data is not a volume: $volumes"
-  pass "exposes $ports, volume $volumes"
+  [[ $env == *'"LSMD_RESP_LISTEN=0.0.0.0:6379"'* ]] || fail "LSMD_RESP_LISTEN=0.0.0.0:6379 not set: $env"
+  pass "exposes $ports, volume $volumes, LSMD_RESP_LISTEN=0.0.0.0:6379"
 }
 
 check_process() {
@@ -292,6 +322,38 @@ read_keys_back() {
   [[ $REPLY_LINE == *'"found": false}' ]] || fail "a key never written was found: $REPLY_LINE"
   disconnect
   pass "all $((KEY_COUNT + 1)) keys read back with their values; an unwritten key is not found"
+  local reply
+  reply=$(redis GET resp:smoke) || fail "redis-cli GET resp:smoke failed"
+  [ "$reply" = "r-$RUN_ID" ] || fail "redis-cli GET resp:smoke after restart: got '$reply'"
+  pass "the key written over RESP reads back over RESP after the restart"
+}
+
+# check_resp: redis-cli PING, SET and GET on the RESP port; a value written
+# there reads back on the JSON port (a non-UTF-8 one as base64), and a key
+# written on the JSON port reads back over RESP. Run after write_keys.
+check_resp() {
+  local reply
+  reply=$(redis PING) || fail "redis-cli PING failed"
+  [ "$reply" = PONG ] || fail "redis-cli PING: expected PONG, got '$reply'"
+  reply=$(redis SET resp:smoke "r-$RUN_ID") || fail "redis-cli SET failed"
+  [ "$reply" = OK ] || fail "redis-cli SET resp:smoke: expected OK, got '$reply'"
+  reply=$(redis GET resp:smoke) || fail "redis-cli GET failed"
+  [ "$reply" = "r-$RUN_ID" ] || fail "redis-cli GET resp:smoke: expected 'r-$RUN_ID', got '$reply'"
+  pass "redis-cli on 127.0.0.1:$RESP_PORT: PING -> PONG, SET -> OK, GET -> r-$RUN_ID"
+  # -x: the last argument is stdin, so the value can hold any bytes.
+  reply=$(printf '\377\000' | redis -x SET resp:binary) || fail "redis-cli -x SET failed"
+  [ "$reply" = OK ] || fail "redis-cli -x SET resp:binary: expected OK, got '$reply'"
+  connect "$PORT"
+  expect_value 200001 resp:smoke "r-$RUN_ID"
+  request '{"type":"get","msg_id":200002,"key":"resp:binary"}'
+  [[ $REPLY_LINE == *'"found": true, "value": {"base64": "/wA="}}' ]] ||
+    fail "get resp:binary on the JSON port: expected base64 /wA=, got: $REPLY_LINE"
+  disconnect
+  pass "values written over RESP read back on the JSON port (0xff 0x00 as {\"base64\": \"/wA=\"})"
+  smoke_key_value 1
+  reply=$(redis GET "$KEY") || fail "redis-cli GET $KEY failed"
+  [ "$reply" = "$VALUE" ] || fail "redis-cli GET $KEY (written as JSON): expected '$VALUE', got '$reply'"
+  pass "a key put on the JSON port reads back over RESP"
 }
 
 # crash_writer PORT ACKED_FILE: puts crash:N until the connection dies,
@@ -351,6 +413,7 @@ main() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   choose_engine
+  ensure_redis_cli
 
   if [ "${LSMD_SMOKE_SKIP_BUILD:-0}" = 1 ]; then
     log "1. testing the existing image $IMAGE (LSMD_SMOKE_SKIP_BUILD=1)"
@@ -373,14 +436,16 @@ main() {
   local logs
   logs=$("$DOCKER" logs "$RUN_ID-a" 2>&1)
   [[ $logs == *0.0.0.0:7070* ]] || fail "start line does not show 0.0.0.0:7070: $logs"
+  [[ $logs == *"RESP 0.0.0.0:6379"* ]] || fail "start line does not show RESP 0.0.0.0:6379: $logs"
   [[ $logs == *memtable_bytes=8192* ]] || fail "LSMD_MEMTABLE_BYTES=8192 not applied: $logs"
-  pass "listening on 0.0.0.0:7070 in the container; LSMD_MEMTABLE_BYTES applied"
+  pass "listening on 0.0.0.0:7070 and RESP 0.0.0.0:6379 in the container; LSMD_MEMTABLE_BYTES applied"
   write_keys
+  check_resp
 
   log "3. docker stop (SIGTERM) the first container"
   stop_cleanly "$RUN_ID-a"
 
-  log "4. second container on the same volume: read everything back, health"
+  log "4. second container on the same volume: read everything back (RESP too), health"
   start_container "$RUN_ID-b"
   read_keys_back
   check_healthy "$RUN_ID-b"
