@@ -1,5 +1,6 @@
 #include "proto/command.h"
 
+#include <charconv>
 #include <type_traits>
 
 namespace lsmd::proto {
@@ -92,6 +93,17 @@ struct Checker {
 };
 
 }  // namespace
+
+std::optional<int64_t> ParseCanonicalInt64(std::string_view text) {
+  if (text.empty() || text.size() > 20 || text[0] == '+') return std::nullopt;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (text.size() > 1 && (text[0] == '0' || (text[0] == '-' && text[1] == '0'))) {
+    return std::nullopt;
+  }
+  return value;
+}
 
 std::optional<CommandError> ValidateCommand(const Command& command) {
   Checker checker;

@@ -199,6 +199,11 @@ using CommandResult = std::variant<OkResult, ValueResult, ValuesResult, SetResul
                                    CommandError, TransactionResult, ScanResult, FlushResult,
                                    SSTableLookupResult, CompactResult, DBStats>;
 
+// A base-10 int64 as Redis's string2ll reads one: an optional '-', digits,
+// no '+', no spaces, no leading zeros (so the text round-trips). Used for
+// stored counters (INCR) and for integer arguments (RESP).
+std::optional<int64_t> ParseCanonicalInt64(std::string_view text);
+
 // The error a command's arguments earn before any engine call (an empty or
 // over-long key, an over-long value, a bad limit, an over-large batch), or
 // nullopt if it may run. The executor checks every command with it.

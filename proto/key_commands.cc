@@ -103,25 +103,12 @@ CommandError NotAnInteger() {
   return {CommandErrorKind::kInvalidArgument, "value is not an integer or out of range"};
 }
 
-// Redis's string2ll: base 10, an optional '-', no '+', no spaces, no leading
-// zeros.
-std::optional<int64_t> ParseStoredInt(std::string_view text) {
-  if (text.empty() || text.size() > 20 || text[0] == '+') return std::nullopt;
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  if (text.size() > 1 && (text[0] == '0' || (text[0] == '-' && text[1] == '0'))) {
-    return std::nullopt;
-  }
-  return value;
-}
-
 KeyResult Run(const IncrementCommand& c, KeyState& state) {
   auto value = ReadValue(state, c.key);
   if (!value.ok()) return ErrorFromStatus(value.status());
   int64_t current = 0;
   if (value->has_value()) {
-    auto parsed = ParseStoredInt(**value);
+    auto parsed = ParseCanonicalInt64(**value);
     if (!parsed) return NotAnInteger();
     current = *parsed;
   }

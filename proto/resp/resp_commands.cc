@@ -47,12 +47,12 @@ KeyTranslation Append(Args a) { return Ok(AppendCommand{a[1], a[2]}); }
 KeyTranslation Incr(Args a) { return Ok(IncrementCommand{a[1], 1}); }
 KeyTranslation Decr(Args a) { return Ok(IncrementCommand{a[1], -1}); }
 KeyTranslation IncrBy(Args a) {
-  auto by = ParseInt64(a[2]);
+  auto by = ParseCanonicalInt64(a[2]);
   if (!by) return Error("ERR value is not an integer or out of range");
   return Ok(IncrementCommand{a[1], *by});
 }
 KeyTranslation DecrBy(Args a) {
-  auto by = ParseInt64(a[2]);
+  auto by = ParseCanonicalInt64(a[2]);
   if (!by) return Error("ERR value is not an integer or out of range");
   if (*by == INT64_MIN) return Error("ERR decrement would overflow");
   return Ok(IncrementCommand{a[1], -*by});
@@ -249,18 +249,6 @@ std::string UnknownCommand(Args args) {
 
 void AppendCommandError(const CommandError& error, std::string* out) {
   AppendError(out, "ERR " + error.text);
-}
-
-std::optional<int64_t> ParseInt64(std::string_view text) {
-  if (text.empty() || text.size() > 20 || text[0] == '+') return std::nullopt;
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  // string2ll refuses "-0" and leading zeros ("01"), which would not round-trip.
-  if (text.size() > 1 && (text[0] == '0' || (text[0] == '-' && text[1] == '0'))) {
-    return std::nullopt;
-  }
-  return value;
 }
 
 }  // namespace lsmd::proto::resp

@@ -77,7 +77,4 @@ std::string UnknownCommand(Args args);  // "ERR unknown command 'x', with args b
 // A CommandError as a RESP error reply.
 void AppendCommandError(const CommandError& error, std::string* out);
 
-// Parses a base-10 int64 as Redis's string2ll does (no sign '+', no spaces).
-std::optional<int64_t> ParseInt64(std::string_view text);
-
 }  // namespace lsmd::proto::resp

@@ -151,7 +151,7 @@ Session::Outcome RespSession::Handle(Args args, std::string* out, ReplyFn& later
       AppendSimpleString(out, "OK");
       return Outcome::kClose;
     case SessionOp::kSelect: {
-      auto index = ParseInt64(args[1]);
+      auto index = ParseCanonicalInt64(args[1]);
       if (!index) {
         AppendError(out, "ERR value is not an integer or out of range");
       } else if (*index != 0) {
@@ -238,7 +238,7 @@ Session::Outcome RespSession::Handle(Args args, std::string* out, ReplyFn& later
       }
       FlushCommand flush;
       if (args.size() == 2) {
-        auto bytes = ParseInt64(args[1]);
+        auto bytes = ParseCanonicalInt64(args[1]);
         if (!bytes || *bytes < 1) {
           AppendError(out, "ERR memtable_size_bytes must be an integer from 1 to " +
                                std::to_string(kMaxMemTableThresholdBytes));
@@ -388,7 +388,7 @@ Session::Outcome RespSession::Scan(Args args, std::string* out) {
     if (EqualsIgnoreCase(args[i], "MATCH")) {
       pattern = args[i + 1];
     } else if (EqualsIgnoreCase(args[i], "COUNT")) {
-      auto n = ParseInt64(args[i + 1]);
+      auto n = ParseCanonicalInt64(args[i + 1]);
       if (!n) {
         AppendError(out, "ERR value is not an integer or out of range");
         return Outcome::kAnswered;
@@ -505,7 +505,7 @@ Session::Outcome RespSession::Dbsize(std::string* out) {
 Session::Outcome RespSession::Hello(Args args, std::string* out) {
   size_t i = 1;
   if (args.size() > 1) {
-    auto version = ParseInt64(args[1]);
+    auto version = ParseCanonicalInt64(args[1]);
     if (!version) {
       AppendError(out, "ERR Protocol version is not an integer or out of range");
       return Outcome::kAnswered;
