@@ -19,7 +19,7 @@
 #           ThreadSanitizer
 #   fuzz    each libFuzzer target over its committed corpus, reproducibly: a
 #           fixed seed and a fixed number of inputs per target
-#           (tests/fuzz/run.sh ci), so the same code always gives the same run
+#           (tests/fuzz/run.sh ci): its inputs come from the seed, not the clock
 #   fuzz-long  (not in the default set) exploring: each target for
 #           LSMD_FUZZ_LONG_SECONDS (default 300) with a random seed
 #   docker  builds the image (Release, running the engine and protocol suites

@@ -5,7 +5,7 @@
 #   tests/fuzz/run.sh [ci]             the CI stage: reproducible. Each target
 #                                      runs a fixed number of inputs with a
 #                                      fixed -seed over the committed corpus,
-#                                      so the same code gives the same run and
+#                                      so its inputs come from the seed, not the clock, and
 #                                      a finding never depends on chance.
 #   tests/fuzz/run.sh long [SECONDS]   exploring: each target for SECONDS
 #                                      (default 300) with a random seed
