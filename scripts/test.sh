@@ -64,20 +64,22 @@ stage_asan() {
 
 stage_resp() {
   log "resp: the Redis protocol suite against the ASan+UBSan lsmd"
+  run_against_asan_lsmd tests/resp/run.sh
+}
+
+# Builds lsmd under ASan+UBSan (a no-op after the asan stage) and runs the
+# given suite against it, so a memory error in the server fails the suite.
+run_against_asan_lsmd() {
   cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
     -DLSMD_SANITIZE=address -DLSMD_BUILD_BENCH=OFF >/dev/null
   cmake --build build/asan -j"$JOBS" --target lsmd
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    LSMD_BINARY="$ROOT/build/asan/server/lsmd" tests/resp/run.sh
+    LSMD_BINARY="$ROOT/build/asan/server/lsmd" "$@"
 }
 
 stage_cluster() {
   log "cluster: lsmd nodes behind nutcracker, against the ASan+UBSan lsmd"
-  cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-    -DLSMD_SANITIZE=address -DLSMD_BUILD_BENCH=OFF >/dev/null
-  cmake --build build/asan -j"$JOBS" --target lsmd
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    LSMD_BINARY="$ROOT/build/asan/server/lsmd" tests/cluster/run.sh
+  run_against_asan_lsmd tests/cluster/run.sh
 }
 
 # The suites with real concurrency. Tests that fork a child to SIGKILL it are
