@@ -1,6 +1,7 @@
-// Running compactions on the background strand and installing their results:
+// Running compactions on the compaction strand and installing their results:
 // the manifest drops the inputs and lists the outputs in one atomic rewrite;
-// inputs are deleted only once no Version or reader holds them.
+// inputs are deleted only once no Version or reader holds them, and always
+// on this strand (SweepObsoleteTables), never by a reader letting go.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -14,12 +15,15 @@
 namespace lsmd {
 
 void DB::Impl::MaybeScheduleCompaction() {
-  if (compaction_scheduled_ || paused_ || compaction_paused_ || closing_) return;
+  if (compaction_scheduled_ || paused_ || compaction_paused_ || closing_ ||
+      shutting_down_.load(std::memory_order_relaxed)) {
+    return;
+  }
   if (!manual_compaction_ && !PickCompaction(*current_, options_, manifest_.compact_pointers)) {
     return;
   }
   compaction_scheduled_ = true;
-  boost::asio::post(bg_strand_, [this] { BackgroundCompaction(); });
+  boost::asio::post(compaction_strand_, [this] { BackgroundCompaction(); });
 }
 
 void DB::Impl::CompactAllAsync(CompactCallback done) {
@@ -30,9 +34,9 @@ void DB::Impl::CompactAllAsync(CompactCallback done) {
       return;
     }
     std::unique_lock lock(mu_);
-    if (closing_) {
+    if (closing_ || shutting_down_.load(std::memory_order_relaxed)) {
       lock.unlock();
-      done(Status::IOError("engine closed before the compaction started"));
+      done(Status::Busy("the server is shutting down: compaction not started"));
       return;
     }
     compact_waiters_.push_back(std::move(done));
@@ -41,10 +45,39 @@ void DB::Impl::CompactAllAsync(CompactCallback done) {
   });
 }
 
+void DB::Impl::BeginShutdown() {
+  shutting_down_.store(true);
+  std::vector<CompactCallback> waiters;
+  {
+    std::lock_guard lock(mu_);
+    // With a compaction running, it answers them when it stops; otherwise
+    // (paused, or queued behind nothing) nobody would.
+    if (!compaction_scheduled_ && !compaction_running_) {
+      waiters.swap(compact_waiters_);
+      manual_compaction_ = false;
+    }
+  }
+  for (auto& done : waiters) {
+    done(Status::Busy("the server is shutting down: compaction abandoned"));
+  }
+}
+
 void DB::Impl::BackgroundCompaction() {
   std::unique_lock lock(mu_);
   compaction_scheduled_ = false;
-  if (paused_ || compaction_paused_ || closing_) return;
+  if (paused_ || compaction_paused_ || closing_ || shutting_down_.load()) {
+    if (shutting_down_.load() && manual_compaction_) {
+      manual_compaction_ = false;
+      std::vector<CompactCallback> waiters;
+      waiters.swap(compact_waiters_);
+      lock.unlock();
+      for (auto& done : waiters) {
+        done(Status::Busy("the server is shutting down: compaction abandoned"));
+      }
+    }
+    return;
+  }
+  compaction_running_ = true;
   const bool manual = manual_compaction_;
   std::shared_ptr<const Version> base = current_;
   std::optional<Compaction> picked =
@@ -66,10 +99,13 @@ void DB::Impl::BackgroundCompaction() {
         &shutting_down_);
     s = job.Run();
     bytes_written = job.bytes_written();
+    // Taken before mu_ (the lock order), held from the snapshot to the install.
+    std::unique_lock manifest_lock(manifest_mu_, std::defer_lock);
+    if (s.ok()) manifest_lock.lock();
     lock.lock();
     if (s.ok()) {
-      // Flushes share this strand, so current_ is still base; building on
-      // current_ keeps the install right should that ever change.
+      // A flush may have added L0 tables since base: build on current_,
+      // which keeps them, minus this compaction's inputs.
       const TableList inputs = c.AllInputs();
       const std::set<const TableHandle*> removed = [&] {
         std::set<const TableHandle*> set;
@@ -108,7 +144,7 @@ void DB::Impl::BackgroundCompaction() {
         manifest_.compact_pointers = next.compact_pointers;
         current_ = std::move(next_version);
         RebuildReadView();
-        for (const auto& t : inputs) t->MarkObsolete();
+        RetireTables(inputs);
         compactions_.fetch_add(1, std::memory_order_relaxed);
         compaction_bytes_read_.fetch_add(bytes_read, std::memory_order_relaxed);
         compaction_bytes_written_.fetch_add(bytes_written, std::memory_order_relaxed);
@@ -120,6 +156,7 @@ void DB::Impl::BackgroundCompaction() {
         spdlog::warn("compaction: manifest may list the new tables; keeping them until reopen");
       }
     }
+    if (manifest_lock.owns_lock()) manifest_lock.unlock();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -132,6 +169,7 @@ void DB::Impl::BackgroundCompaction() {
     }
   }
 
+  compaction_running_ = false;
   std::vector<CompactCallback> waiters;
   CompactResult result;
   if (manual) {
@@ -157,6 +195,46 @@ void DB::Impl::BackgroundCompaction() {
       done(s);
     }
   }
+}
+
+void DB::Impl::RetireTables(const TableList& tables) {
+  for (const auto& t : tables) {
+    t->MarkObsolete();
+    obsolete_tables_.push_back(t);
+  }
+  MaybeScheduleSweep();
+}
+
+void DB::Impl::MaybeScheduleSweep() {
+  if (sweep_scheduled_ || obsolete_tables_.empty() || shutting_down_.load()) return;
+  sweep_scheduled_ = true;
+  boost::asio::post(compaction_strand_, [this] { SweepObsoleteTables(); });
+}
+
+void DB::Impl::SweepObsoleteTables() {
+  TableList released;
+  {
+    std::lock_guard lock(mu_);
+    sweep_scheduled_ = false;
+    // use_count() == 1: only this list holds the table, and no one without a
+    // reference can take a new one, so the count cannot rise again.
+    auto unheld = std::stable_partition(obsolete_tables_.begin(), obsolete_tables_.end(),
+                                        [](const auto& t) { return t.use_count() > 1; });
+    released.assign(std::make_move_iterator(unheld),
+                    std::make_move_iterator(obsolete_tables_.end()));
+    obsolete_tables_.erase(unheld, obsolete_tables_.end());
+    if (!obsolete_tables_.empty() && !shutting_down_.load()) {
+      // A reader still holds some: look again shortly. Scans hold a table
+      // for as long as they take, so this may take a few rounds.
+      sweep_scheduled_ = true;
+      sweep_timer_.expires_after(std::chrono::milliseconds(100));
+      sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;  // cancelled by Close, which removes the rest itself
+        SweepObsoleteTables();
+      });
+    }
+  }
+  released.clear();  // unmaps and unlinks, outside mu_
 }
 
 }  // namespace lsmd

@@ -139,6 +139,8 @@ Result<SSTableLookupResult> DB::LookupInSSTable(std::string_view table_name, std
 
 DBStats DB::GetStats() { return impl_->GetStats(); }
 
+void DB::BeginShutdown() { impl_->BeginShutdown(); }
+
 Status DB::Close() { return impl_->Close(); }
 
 void DB::TEST_PauseBackgroundWork() { impl_->PauseBackgroundWork(); }

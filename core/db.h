@@ -161,8 +161,15 @@ class DB {
 
   DBStats GetStats();
 
+  // The server is stopping: a running compaction is abandoned at its next
+  // entry (its inputs stay, its partial outputs are removed) and no new one
+  // starts, so a client waiting on CompactAll gets its error now rather than
+  // holding the shutdown up. Reads, writes and flushes go on until Close.
+  void BeginShutdown();
+
   // Stops taking writes, finishes queued writes, syncs the log, waits for
-  // background work. Later calls fail with InvalidArgument("closed").
+  // the running flush (a compaction is abandoned, as BeginShutdown). Later
+  // calls fail with InvalidArgument("closed").
   Status Close();
 
   // Test hooks: hold background flushes and compactions (queued work waits)

@@ -1,6 +1,8 @@
-// The flush path, on the background strand: take the oldest frozen MemTable,
+// The flush path, on the flush strand: take the oldest frozen MemTable,
 // stream it into an SSTable (WriteLevel0Table), record the table in the
 // manifest, install a new Version, then release the MemTable and its log.
+// It runs on its own thread, so a long compaction never holds it up; the
+// two meet only at manifest_mu_, for the length of one manifest save.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -18,7 +20,7 @@ namespace lsmd {
 void DB::Impl::MaybeScheduleFlush() {
   if (flush_scheduled_ || imm_.empty() || paused_ || retry_pending_) return;
   flush_scheduled_ = true;
-  boost::asio::post(bg_strand_, [this] { BackgroundFlush(); });
+  boost::asio::post(flush_strand_, [this] { BackgroundFlush(); });
 }
 
 ManifestState DB::Impl::ManifestSnapshot() const {
@@ -65,6 +67,9 @@ void DB::Impl::BackgroundFlush() {
   std::shared_ptr<TableHandle> table;
   Status s = WriteLevel0Table(*frozen.mem, number, &table);
 
+  // Taken before mu_ (the lock order), held from the snapshot to the install.
+  std::unique_lock manifest_lock(manifest_mu_, std::defer_lock);
+  if (s.ok()) manifest_lock.lock();
   lock.lock();
   if (s.ok()) {
     ManifestState next = ManifestSnapshot();
@@ -87,9 +92,10 @@ void DB::Impl::BackgroundFlush() {
       imm_.pop_front();
       RebuildReadView();
     } else if (!keep_table) {
-      table->MarkObsolete();  // in no manifest: remove the file
+      table->MarkObsolete();  // in no manifest and never read: removed right here
     }
   }
+  if (manifest_lock.owns_lock()) manifest_lock.unlock();
 
   if (s.ok()) {
     flushes_.fetch_add(1, std::memory_order_relaxed);

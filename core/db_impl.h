@@ -6,12 +6,22 @@
 //   writes), or TryCommitInline (an async writer under SyncMode::kNone). Exactly one at a time
 //   (committing_). It alone appends to log_, inserts into mem_ and switches MemTables, so the
 //   skiplist has one writer.
-// - The background strand (bg_strand_ on a one-thread pool): flushes and
-//   compactions, one at a time. It alone writes SSTables and the manifest.
+// - The flush strand (flush_strand_): writes frozen MemTables to L0 tables,
+//   oldest first, one at a time.
+// - The compaction strand (compaction_strand_): compactions, one at a time,
+//   and the removal of tables no Version lists any more. A flush never waits
+//   behind a compaction: the two strands run on two threads, and
+//   only their manifest saves are serialized (manifest_mu_).
 // - Readers (any thread): take a ReadView under mu_, then read without locks.
+//   A reader never drops the last reference to a table (obsolete_tables_
+//   holds one), so no unlink or munmap ever runs on a request thread.
+//
+// Lock order: write_mu_ and manifest_mu_ are each taken before mu_, never
+// while holding it; write_mu_ and manifest_mu_ are never held together.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -91,6 +101,7 @@ class DB::Impl {
 
   // compaction_driver.cc
   void CompactAllAsync(CompactCallback done);
+  void BeginShutdown();
 
   void PauseBackgroundWork();
   void ResumeBackgroundWork();
@@ -122,14 +133,31 @@ class DB::Impl {
                           bool* would_wait = nullptr);
   // REQUIRES: write_mu_ held. Hands the committer role on after a commit.
   void ReleaseCommitterRole();
-  // REQUIRES: mu_ held, committer. Starts a new log and MemTable.
+  // REQUIRES: mu_ held, committer, next_log_ prepared. Starts a new log and
+  // MemTable.
   Status SwitchMemTable();
+  // REQUIRES: mu_ held through lock, committer. Creates the next log file
+  // (and, under kAlways, syncs the directory) with mu_ released, so readers
+  // never wait for that I/O. Leaves it in next_log_ for SwitchMemTable.
+  Status PrepareNextLog(std::unique_lock<std::mutex>& lock);
+  // Committer, mu_ not held: closes the log SwitchMemTable replaced.
+  void RetireOldLog();
+  // REQUIRES: mu_ held. Whether a MemTable of this size must be frozen now:
+  // past the threshold, and (for a tiny threshold) not too soon after the
+  // last switch; see kMemTableFloorBytes in db_write.cc.
+  bool MemTableFull(size_t bytes, std::chrono::steady_clock::time_point now) const;
   void Enqueue(PendingWrite* w);
 
   // --- background work (db_flush.cc, compaction_driver.cc) ---
   // REQUIRES: mu_ held.
   void MaybeScheduleFlush();
   void MaybeScheduleCompaction();
+  // REQUIRES: mu_ held. Hands tables a new manifest no longer lists to the
+  // compaction strand, which removes each once no reader holds it.
+  void RetireTables(const TableList& tables);
+  void MaybeScheduleSweep();
+  // On the compaction strand: releases retired tables nobody else holds.
+  void SweepObsoleteTables();
   void BackgroundFlush();
   void BackgroundCompaction();
   // Writes mem to a new SSTable at `level`; on success *table is open and durable.
@@ -155,8 +183,12 @@ class DB::Impl {
   const std::string dir_;
   std::unique_ptr<FileLock> dir_lock_;
 
-  // Guards the engine's shared state below. Never held across file I/O
-  // except the short create of a new log file in SwitchMemTable.
+  // Serializes manifest saves: a flush and a compaction each build their new
+  // manifest from the state under it and install it before letting go, so
+  // neither can save a manifest that forgets the other's change.
+  std::mutex manifest_mu_;
+
+  // Guards the engine's shared state below. Never held across file I/O.
   std::mutex mu_;
   // Signaled when a flush or compaction finishes or fails (stalled writers).
   std::condition_variable bg_cv_;
@@ -170,15 +202,26 @@ class DB::Impl {
   size_t memtable_threshold_;                     // GUARDED_BY(mu_)
   bool flush_scheduled_ = false;                  // GUARDED_BY(mu_)
   bool compaction_scheduled_ = false;             // GUARDED_BY(mu_)
+  bool compaction_running_ = false;               // GUARDED_BY(mu_)
   bool retry_pending_ = false;                    // GUARDED_BY(mu_)
   bool paused_ = false;                           // GUARDED_BY(mu_)
   bool compaction_paused_ = false;                // GUARDED_BY(mu_)
   bool closing_ = false;                          // GUARDED_BY(mu_)
   std::vector<CompactCallback> compact_waiters_;  // GUARDED_BY(mu_)
   bool manual_compaction_ = false;                // GUARDED_BY(mu_)
+  TableList obsolete_tables_;                     // GUARDED_BY(mu_)
+  bool sweep_scheduled_ = false;                  // GUARDED_BY(mu_)
+  // When the MemTable was last switched (for the tiny-threshold rate limit).
+  std::chrono::steady_clock::time_point last_switch_;  // GUARDED_BY(mu_)
 
   // Owned by the committer.
   std::unique_ptr<WalWriter> log_;
+  // The log the next MemTable will use, created ahead of the switch.
+  std::unique_ptr<WalWriter> next_log_;
+  uint64_t next_log_file_number_ = 0;
+  // The log SwitchMemTable replaced, closed by RetireOldLog outside mu_.
+  std::unique_ptr<WalWriter> retired_log_;
+  uint64_t retired_log_number_to_remove_ = 0;  // a broken log holding nothing
   bool log_broken_ = false;  // an append failed: never append to this log again
   uint64_t last_sequence_ = 0;
 
@@ -192,11 +235,15 @@ class DB::Impl {
   bool stop_commit_thread_ = false;        // GUARDED_BY(write_mu_)
   std::thread commit_thread_;
 
-  // Background strand: one thread, so flushes and compactions never overlap.
-  boost::asio::thread_pool bg_pool_{1};
-  boost::asio::strand<boost::asio::thread_pool::executor_type> bg_strand_;
-  boost::asio::steady_timer retry_timer_;   // used on bg_strand_ only
-  std::atomic<bool> shutting_down_{false};  // compaction abandons its work when set
+  // Two background threads, each a strand of its own: flushes on one,
+  // compactions and table removal on the other.
+  boost::asio::thread_pool flush_pool_{1};
+  boost::asio::thread_pool compaction_pool_{1};
+  boost::asio::strand<boost::asio::thread_pool::executor_type> flush_strand_;
+  boost::asio::strand<boost::asio::thread_pool::executor_type> compaction_strand_;
+  boost::asio::steady_timer retry_timer_;   // used on flush_strand_ only
+  boost::asio::steady_timer sweep_timer_;   // used on compaction_strand_ only
+  std::atomic<bool> shutting_down_{false};  // set by BeginShutdown or Close: compaction stops
 
   // Counters for Stats; relaxed atomics, written from any thread.
   std::atomic<uint64_t> flushes_{0}, flush_failures_{0}, write_stalls_{0}, write_slowdowns_{0};

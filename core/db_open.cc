@@ -24,12 +24,15 @@ DB::Impl::Impl(const Options& options, std::string dir)
       env_(options.env),
       dir_(std::move(dir)),
       memtable_threshold_(options.memtable_bytes),
-      bg_strand_(boost::asio::make_strand(bg_pool_.get_executor())),
-      retry_timer_(bg_strand_) {}
+      flush_strand_(boost::asio::make_strand(flush_pool_.get_executor())),
+      compaction_strand_(boost::asio::make_strand(compaction_pool_.get_executor())),
+      retry_timer_(flush_strand_),
+      sweep_timer_(compaction_strand_) {}
 
 DB::Impl::~Impl() {
   Close();
-  bg_pool_.join();
+  flush_pool_.join();
+  compaction_pool_.join();
 }
 
 Status DB::Impl::RemoveLeftoverFiles(const std::vector<std::string>& names) {
@@ -185,7 +188,9 @@ Status DB::Impl::Open() {
     pthread_setname_np(pthread_self(), "lsmd-commit");
     CommitThreadMain();
   });
-  boost::asio::post(bg_strand_, [] { pthread_setname_np(pthread_self(), "lsmd-bg"); });
+  boost::asio::post(flush_strand_, [] { pthread_setname_np(pthread_self(), "lsmd-flush"); });
+  boost::asio::post(compaction_strand_,
+                    [] { pthread_setname_np(pthread_self(), "lsmd-compact"); });
   std::lock_guard guard(mu_);
   MaybeScheduleCompaction();
   return Status::OK();
@@ -214,15 +219,20 @@ Status DB::Impl::Close() {
     Status c = log_->Close();
     if (s.ok()) s = c;
   }
+  // Created ahead of a switch that never came: empty, replayed as such.
+  if (next_log_) next_log_->Close();
 
   // Let the flush in progress (and queued ones) finish; stop compaction and
   // the retry timer. Frozen MemTables left unflushed are safe in their logs.
   shutting_down_.store(true);
-  boost::asio::post(bg_strand_, [this] { retry_timer_.cancel(); });
-  bg_pool_.join();
+  boost::asio::post(flush_strand_, [this] { retry_timer_.cancel(); });
+  boost::asio::post(compaction_strand_, [this] { sweep_timer_.cancel(); });
+  flush_pool_.join();
+  compaction_pool_.join();
 
   std::vector<FlushCallback> flush_waiters;
   std::vector<CompactCallback> compact_waiters;
+  TableList retired;
   {
     std::lock_guard lock(mu_);
     for (FrozenMemTable& f : imm_) {
@@ -230,7 +240,9 @@ Status DB::Impl::Close() {
       f.ticket->waiters.clear();
     }
     compact_waiters.swap(compact_waiters_);
+    retired.swap(obsolete_tables_);  // the background threads are gone: removed here
   }
+  retired.clear();
   const Status closed = Status::IOError("engine closed before the work finished");
   for (auto& w : flush_waiters) w(closed);
   for (auto& w : compact_waiters) w(closed);

@@ -24,6 +24,16 @@ namespace {
 // behind it for long and a group's record stays bounded.
 constexpr size_t kMaxGroupBytes = 1 << 20;
 
+// A threshold below kMemTableFloorBytes (the sample cases use 1024 bytes) is
+// honoured, but such a small MemTable is switched at most once per
+// kMinSwitchInterval: otherwise a tiny threshold would make every write
+// group create a log, sync the directory and queue a flush of its own. So
+// size-triggered switches come at most 20 a second plus one per 64 KiB
+// written, and a MemTable holds at most max(threshold, 64 KiB) plus one
+// group before it is frozen.
+constexpr size_t kMemTableFloorBytes = 64 << 10;
+constexpr auto kMinSwitchInterval = std::chrono::milliseconds(50);
+
 }  // namespace
 
 Status DB::Impl::Write(WriteBatch batch) {
@@ -198,9 +208,10 @@ void DB::Impl::CommitLoop(PendingWrite* mine) {
 Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_wait) {
   std::unique_lock lock(mu_);
   Status s = MakeRoomForWrite(lock, /*force=*/false, would_wait);
-  if (!s.ok() || (would_wait != nullptr && *would_wait)) return s;
   MemTable* mem = mem_.get();
   lock.unlock();
+  RetireOldLog();
+  if (!s.ok() || (would_wait != nullptr && *would_wait)) return s;
 
   if (group.front()->decide) {
     // Alone in its group (CommitLoop), after every earlier group was applied:
@@ -252,17 +263,19 @@ void DB::Impl::CommitFreeze(PendingWrite* freeze) {
     return;
   }
   Status s = MakeRoomForWrite(lock, /*force=*/true);
-  if (s.ok() && imm_.empty()) {
+  if (s.ok() && !imm_.empty()) {
+    imm_.back().ticket->waiters.push_back(std::move(freeze->flush_done));
     lock.unlock();
+    RetireOldLog();
+    return;
+  }
+  lock.unlock();
+  RetireOldLog();
+  if (s.ok()) {
     freeze->flush_done(FlushResult{});  // only a broken, empty log was replaced
-    return;
-  }
-  if (!s.ok()) {
-    lock.unlock();
+  } else {
     freeze->flush_done(s);
-    return;
   }
-  imm_.back().ticket->waiters.push_back(std::move(freeze->flush_done));
 }
 
 Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force,
@@ -286,7 +299,8 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
       continue;
     }
     const bool must_switch =
-        force || log_broken_ || mem_->ApproximateBytes() >= memtable_threshold_;
+        force || log_broken_ ||
+        MemTableFull(mem_->ApproximateBytes(), std::chrono::steady_clock::now());
     if (!must_switch) return Status::OK();
     const bool frozen_full = static_cast<int>(imm_.size()) >= options_.max_frozen_memtables;
     // Every frozen MemTable becomes an L0 file, so counting them keeps L0
@@ -315,35 +329,68 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
       }
       continue;
     }
+    if (!next_log_) {
+      Status s = PrepareNextLog(lock);
+      if (!s.ok()) return s;
+      continue;  // mu_ was released: look at the state again
+    }
     return SwitchMemTable();
   }
 }
 
-Status DB::Impl::SwitchMemTable() {
-  const uint64_t number = next_log_number_;
-  auto file = env_->NewWritableFile(dir_ + "/" + LogFileName(number));
-  if (!file.ok()) return file.status();
-  if (options_.sync == SyncMode::kAlways) {
-    // Records synced into the new log are only durable once its name is.
-    Status s = env_->SyncDir(dir_);
-    if (!s.ok()) {
-      env_->RemoveFile(dir_ + "/" + LogFileName(number));
-      return s;
-    }
+void DB::Impl::RetireOldLog() {
+  if (retired_log_) {
+    retired_log_->Close();
+    retired_log_.reset();
   }
-  ++next_log_number_;
-  if (log_) log_->Close();  // every record in it was already handed to the OS
-  log_ = std::make_unique<WalWriter>(std::move(*file));
+  if (retired_log_number_to_remove_ != 0) {
+    env_->RemoveFile(dir_ + "/" + LogFileName(retired_log_number_to_remove_));
+    retired_log_number_to_remove_ = 0;
+  }
+}
+
+bool DB::Impl::MemTableFull(size_t bytes, std::chrono::steady_clock::time_point now) const {
+  if (bytes < memtable_threshold_) return false;
+  return bytes >= kMemTableFloorBytes || now - last_switch_ >= kMinSwitchInterval;
+}
+
+Status DB::Impl::PrepareNextLog(std::unique_lock<std::mutex>& lock) {
+  const uint64_t number = next_log_number_++;
+  lock.unlock();
+  const std::string path = dir_ + "/" + LogFileName(number);
+  auto file = env_->NewWritableFile(path);
+  Status s = file.status();
+  if (s.ok() && options_.sync == SyncMode::kAlways) {
+    // Records synced into the new log are only durable once its name is.
+    s = env_->SyncDir(dir_);
+  }
+  if (s.ok()) {
+    next_log_ = std::make_unique<WalWriter>(std::move(*file));
+    next_log_file_number_ = number;
+  } else if (file.ok()) {
+    (*file)->Close();
+    env_->RemoveFile(path);
+  }
+  lock.lock();
+  return s;
+}
+
+Status DB::Impl::SwitchMemTable() {
+  // Every record in the old log was already handed to the OS; it is closed
+  // (and, if it holds nothing, removed) by RetireOldLog once mu_ is released.
+  retired_log_ = std::move(log_);
+  log_ = std::move(next_log_);
   if (mem_->entries() == 0) {
     // Only a broken log gets here with an empty MemTable: it holds nothing
     // acknowledged, so it can go at once.
-    env_->RemoveFile(dir_ + "/" + LogFileName(mem_log_number_));
+    retired_log_number_to_remove_ = mem_log_number_;
   } else {
     imm_.push_back(FrozenMemTable{mem_, mem_log_number_, std::make_shared<FlushTicket>()});
     mem_ = std::make_shared<MemTable>(memtable_threshold_);
   }
   log_broken_ = false;
-  mem_log_number_ = number;
+  mem_log_number_ = next_log_file_number_;
+  last_switch_ = std::chrono::steady_clock::now();
   RebuildReadView();
   MaybeScheduleFlush();
   return Status::OK();

@@ -105,13 +105,14 @@ proto::resp::ServerFacts RespFacts(const ServerOptions& options, uint16_t resp_p
   return facts;
 }
 
-int ServeTcp(const ServerOptions& options, proto::CommandExecutor& executor,
+int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& executor,
              proto::Dispatcher& dispatcher) {
   IoContextPool pool(options.threads);
   TcpServerLimits limits;
   limits.max_connections = options.max_connections;
   proto::resp::ClientCounters clients;
   TcpServer server(pool, limits, clients);
+  server.OnShutdownBegin([&db] { db.BeginShutdown(); });
 
   const size_t max_line_bytes = options.max_line_bytes;
   Result<size_t> json = server.Listen(options.listen, "--listen", [&dispatcher, max_line_bytes] {
@@ -209,7 +210,8 @@ int Serve(const ServerOptions& options) {
     proto::CommandExecutor executor(db->get());
     proto::Dispatcher dispatcher(executor, options.node_id);
     exit_code =
-        options.stdio ? ServeStdio(options, dispatcher) : ServeTcp(options, executor, dispatcher);
+        options.stdio ? ServeStdio(options, dispatcher)
+                      : ServeTcp(options, **db, executor, dispatcher);
   }
   Status closed = (*db)->Close();
   if (!closed.ok()) {

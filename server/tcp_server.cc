@@ -166,6 +166,7 @@ asio::awaitable<void> TcpServer::WatchSignals() {
 
 void TcpServer::BeginShutdown() {
   stopping_ = true;
+  if (on_shutdown_begin_) on_shutdown_begin_();
   boost::system::error_code ignored;
   for (auto& listener : listeners_) listener->acceptor.close(ignored);
   if (connections_.empty()) {

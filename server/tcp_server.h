@@ -61,6 +61,12 @@ class TcpServer {
   // A listener's bound address (its real port when port 0 was asked for).
   asio::ip::tcp::endpoint local_endpoint(size_t listener) const;
 
+  // Called once, on the server's strand, when a stop signal (or Stop())
+  // begins the shutdown: main uses it to abandon a running compaction, so a
+  // client waiting on `compact` is answered within the grace period. Set
+  // before Start().
+  void OnShutdownBegin(std::function<void()> hook) { on_shutdown_begin_ = std::move(hook); }
+
   // Starts accepting and watching for SIGINT/SIGTERM. Call once, after Listen().
   void Start();
   // What a signal does; callable from any thread.
@@ -98,6 +104,7 @@ class TcpServer {
   asio::steady_timer grace_timer_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
   size_t refusing_ = 0;
+  std::function<void()> on_shutdown_begin_;
   bool stopping_ = false;
 };
 

@@ -317,10 +317,11 @@ TEST_CASE("async writes under sync none: once each, in order, and through stalls
   }
 
   // With flushes held the frozen queue fills: later writes wait, then land.
+  // 160 KB: past the 64 KiB below which a tiny threshold is rate-limited.
   db->TEST_PauseBackgroundWork();
   std::atomic<int> stalled_calls{0};
   for (int i = 0; i < 400; ++i) {
-    db->PutAsync("stall" + Key(i), std::string(100, 'v'), [&](Status s) {
+    db->PutAsync("stall" + Key(i), std::string(400, 'v'), [&](Status s) {
       if (!s.ok()) ++failures;
       ++stalled_calls;
     });
@@ -329,7 +330,7 @@ TEST_CASE("async writes under sync none: once each, in order, and through stalls
   db->TEST_ResumeBackgroundWork();
   while (stalled_calls.load() < 400) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   CHECK(failures.load() == 0);
-  for (int i = 0; i < 400; i += 13) CHECK(Get(*db, "stall" + Key(i)) == std::string(100, 'v'));
+  for (int i = 0; i < 400; i += 13) CHECK(Get(*db, "stall" + Key(i)) == std::string(400, 'v'));
 }
 
 TEST_CASE("a second Open of the same directory is refused while the first holds it") {
