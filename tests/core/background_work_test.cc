@@ -47,7 +47,7 @@ bool WaitUntil(Pred done) {
 std::string BaseName(const std::string& path) { return fs::path(path).filename().string(); }
 
 // Slows down what a test points it at, and records who removed which table.
-class SlowEnv : public testing::ForwardingEnv {
+class SlowEnv : public ForwardingEnv {
  public:
   SlowEnv() : ForwardingEnv(Env::Default()) {}
 

@@ -1,6 +1,10 @@
-// ForwardingEnv: an Env that hands every call to another one, so a test Env
-// overrides only the calls it changes (a slow directory sync, a count of the
-// logs created) and inherits the rest.
+// ForwardingEnv: an Env that hands every call to a base Env, so a test Env
+// overrides only the calls it changes (LevelDB's EnvWrapper, RocksDB's
+// FileSystemWrapper). Env's whole-file helpers (ReadFileToString,
+// WriteFileAtomically) are built on the virtual calls, so they go through
+// the overrides too.
+//
+// Test-only: part of lsmd_test_env, never linked into the lsmd binary.
 #pragma once
 
 #include <memory>
@@ -9,11 +13,13 @@
 
 #include "core/env.h"
 
-namespace lsmd::testing {
+namespace lsmd {
 
 class ForwardingEnv : public Env {
  public:
   explicit ForwardingEnv(Env* base) : base_(base) {}
+
+  Env* base() const { return base_; }
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
     return base_->NewWritableFile(path);
@@ -46,11 +52,8 @@ class ForwardingEnv : public Env {
     return base_->LockFile(path);
   }
 
- protected:
-  Env* base() const { return base_; }
-
  private:
   Env* const base_;
 };
 
-}  // namespace lsmd::testing
+}  // namespace lsmd
