@@ -25,7 +25,8 @@
 #   docker  builds the image (Release, running the engine and protocol suites
 #           inside) and runs docker/smoke-test.sh against containers, then
 #           docker/cluster-smoke-test.sh (compose.cluster.yaml) on that image
-#   bench   bench/compare.sh --smoke: every benchmark tool runs, tiny sizes
+#   bench   bench/compare.sh --smoke and bench/compaction_interference.sh
+#           --smoke: every benchmark tool runs, tiny sizes
 #
 # The default set runs the whole suite once, under ASan+UBSan; `unit` runs it
 # without sanitizers (a quicker build for day-to-day work).
@@ -131,6 +132,7 @@ stage_bench() {
   log "bench: every benchmark tool at tiny sizes (figures mean nothing here)"
   scripts/install-deps.sh libleveldb-dev librocksdb-dev redis-server redis-tools
   bench/compare.sh --smoke
+  bench/compaction_interference.sh --smoke
 }
 
 scripts/install-deps.sh
