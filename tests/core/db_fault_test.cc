@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/db.h"
+#include "support/fault_injection_env.h"
 #include "test_util.h"
 
 namespace lsmd {
