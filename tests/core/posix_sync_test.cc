@@ -56,7 +56,7 @@ ino_t InodeOf(const std::string& path) {
   return st.st_ino;
 }
 
-TEST_CASE("WritableFile::Sync is one fdatasync of that file; Flush and Close sync nothing") {
+TEST_CASE("WritableFile::Sync is one fdatasync of that file, Flush and Close sync nothing") {
   TempDir dir;
   auto file = Env::Default()->NewWritableFile(dir.File("000001.log"));
   REQUIRE(file.ok());
@@ -89,7 +89,7 @@ TEST_CASE("WriteFileAtomically syncs the new file, then the directory") {
   CHECK(g_last_inode.load() == InodeOf(dir.path()));  // the directory came last
 }
 
-TEST_CASE("a Put under sync always reaches fdatasync; under sync none it does not") {
+TEST_CASE("a Put under sync always reaches fdatasync, under sync none it does not") {
   TempDir dir;
   for (SyncMode mode : {SyncMode::kAlways, SyncMode::kNone}) {
     Options options;

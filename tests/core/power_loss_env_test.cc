@@ -38,7 +38,7 @@ void Write(Env& env, const std::string& path, const std::string& contents, bool 
   REQUIRE((*file)->Close().ok());
 }
 
-TEST_CASE("unsynced bytes vanish, synced ones survive; the modes for the unsynced range") {
+TEST_CASE("unsynced bytes vanish, synced ones survive, and the modes for the unsynced range") {
   TempDir dir;
   const std::string path = dir.File("f");
   for (Data mode : {Data::kDrop, Data::kKeepRandomPrefix, Data::kGarbage, Data::kZeroFill}) {
@@ -124,7 +124,7 @@ TEST_CASE("create, sync, rename without a directory sync: neither name survives"
   CHECK_FALSE(Exists(dir.File("L0_001.sst.tmp")));
 }
 
-TEST_CASE("an unsynced unlink is undone with the file's durable bytes; a synced one stays") {
+TEST_CASE("an unsynced unlink is undone with the file's durable bytes, a synced one stays") {
   TempDir dir;
   PowerLossEnv env;
   {
@@ -148,7 +148,7 @@ TEST_CASE("an unsynced unlink is undone with the file's durable bytes; a synced 
   CHECK_FALSE(Exists(dir.File("000001.log")));
 }
 
-TEST_CASE("kKeepRandomSubset keeps operations on one name in order; keep_dir_op chooses") {
+TEST_CASE("kKeepRandomSubset keeps operations on one name in order, keep_dir_op chooses") {
   TempDir dir;
   PowerLossEnv env;
   Write(env, dir.File("a.tmp"), "A", true);
