@@ -48,7 +48,8 @@
 // the process), calls SimulatePowerLoss and reopens on a fresh Env.
 //
 // Thread-safe: one mutex guards all state, and is held across each file
-// operation so that a freeze is one instant for every thread.
+// operation so that a freeze is one instant for every thread. The env must
+// outlive the files it opened (destroy the DB first).
 //
 // Test-only: part of lsmd_test_env, never linked into the lsmd binary.
 #pragma once
