@@ -1,6 +1,7 @@
 // Env: the one seam through which the engine touches files (as LevelDB's Env).
-// Tests swap in FaultInjectionEnv to make writes fail with ENOSPC or reads with
-// EIO; nothing in core/ calls open/write/pread directly.
+// Nothing in core/ calls open/write/pread directly, so tests can swap in their
+// own Env (tests/support/, e.g. FaultInjectionEnv, which fails writes with
+// ENOSPC or reads with EIO); those are never linked into the lsmd binary.
 //
 // Thread safety: an Env is shared by all threads. A WritableFile or
 // SequentialFile is used by one thread at a time; a RandomAccessFile may be read
@@ -9,7 +10,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,61 +91,6 @@ class Env {
   // Writes to path + ".tmp", syncs, renames over path, syncs the directory.
   Status WriteFileAtomically(const std::string& dir, const std::string& name,
                              std::string_view contents);
-};
-
-// Wraps another Env and fails chosen operations, for tests of the error paths.
-// Faults apply to files whose path contains `path_filter` ("" matches all).
-class FaultInjectionEnv : public Env {
- public:
-  explicit FaultInjectionEnv(Env* base) : base_(base) {}
-
-  // Append, Flush, Sync and Close of writable files, file creation and
-  // renames fail with errno `err` (ENOSPC, EIO, ...) until cleared.
-  void SetWriteFault(int err, std::string path_filter = "");
-  // Reads of random-access and sequential files fail with errno `err`.
-  void SetReadFault(int err, std::string path_filter = "");
-  void ClearFaults();
-
-  // Counts of operations failed so far (for assertions).
-  int write_faults_injected() const;
-  int read_faults_injected() const;
-
-  // Returns the errno to fail with, or 0. Used by the wrapped file objects.
-  int WriteFaultFor(const std::string& path);
-  int ReadFaultFor(const std::string& path);
-
-  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
-  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override;
-  Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) override;
-  Status RenameFile(const std::string& from, const std::string& to) override;
-  Status RemoveFile(const std::string& path) override { return base_->RemoveFile(path); }
-  Status TruncateFile(const std::string& path, uint64_t size) override {
-    return base_->TruncateFile(path, size);
-  }
-  Result<uint64_t> GetFileSize(const std::string& path) override {
-    return base_->GetFileSize(path);
-  }
-  bool FileExists(const std::string& path) override { return base_->FileExists(path); }
-  Status GetChildren(const std::string& dir, std::vector<std::string>* names) override {
-    return base_->GetChildren(dir, names);
-  }
-  Status CreateDirIfMissing(const std::string& dir) override {
-    return base_->CreateDirIfMissing(dir);
-  }
-  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
-  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
-
- private:
-  Env* const base_;
-  mutable std::mutex mu_;
-  int write_errno_ = 0;       // GUARDED_BY(mu_)
-  std::string write_filter_;  // GUARDED_BY(mu_)
-  int read_errno_ = 0;        // GUARDED_BY(mu_)
-  std::string read_filter_;   // GUARDED_BY(mu_)
-  int write_faults_ = 0;      // GUARDED_BY(mu_)
-  int read_faults_ = 0;       // GUARDED_BY(mu_)
 };
 
 }  // namespace lsmd

@@ -22,6 +22,7 @@
 
 #include "core/db.h"
 #include "core/filename.h"
+#include "support/fault_injection_env.h"
 #include "test_util.h"
 
 namespace lsmd {

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/db.h"
+#include "support/fault_injection_env.h"
 #include "test_util.h"
 
 namespace lsmd {
@@ -104,7 +105,7 @@ TEST_CASE("a failed log append is an error, never a false acknowledgement") {
   CHECK((*db)->Get("after", &value).ok());
 }
 
-TEST_CASE("EIO on table reads is an error for that read; other reads go on") {
+TEST_CASE("EIO on table reads is an error for that read, other reads go on") {
   TempDir dir;
   FaultInjectionEnv env(Env::Default());
   auto db = DB::Open(FaultOptions(&env), dir.path());

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/fault_injection_env.h"
 #include "test_util.h"
 
 namespace lsmd {

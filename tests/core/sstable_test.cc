@@ -13,6 +13,7 @@
 #include "core/sstable_builder.h"
 #include "core/sstable_format.h"
 #include "core/sstable_reader.h"
+#include "support/fault_injection_env.h"
 
 namespace lsmd {
 namespace {

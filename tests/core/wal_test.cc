@@ -14,6 +14,7 @@
 #include "core/wal_reader.h"
 #include "core/wal_writer.h"
 #include "core/write_batch.h"
+#include "support/fault_injection_env.h"
 #include "test_util.h"
 
 namespace lsmd {

@@ -21,6 +21,7 @@
 
 #include "core/db.h"
 #include "proto/dispatcher.h"
+#include "support/fault_injection_env.h"
 #include "test_util.h"
 
 namespace lsmd::proto {

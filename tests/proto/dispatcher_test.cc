@@ -116,7 +116,7 @@ TEST_CASE("the seed cases' lines produce the expected init_ok bytes") {
   }
 }
 
-TEST_CASE("reply msg_ids count from 0; before init the default node id answers") {
+TEST_CASE("reply msg_ids count from 0, before init the default node id answers") {
   TestNode node;
   CHECK(
       node.Call(R"({"src":"c1","dest":"n0","body":{"type":"get","msg_id":5,"key":"a"}})") ==

@@ -399,7 +399,7 @@ TEST_CASE("MGET and MSET") {
   CHECK(Call(s, Req({"MGET", "odd1", "odd2"})) == Arr(2) + kNil + kNil);
 }
 
-TEST_CASE("DEL and UNLINK count a repeated key once; EXISTS counts it twice") {
+TEST_CASE("DEL and UNLINK count a repeated key once, EXISTS counts it twice") {
   TestNode node;
   RespSession s(node.shared());
   CHECK(Call(s, Req({"MSET", "a", "1", "b", "2", "c", "3", "d", "4"})) == kOk);
@@ -415,7 +415,7 @@ TEST_CASE("DEL and UNLINK count a repeated key once; EXISTS counts it twice") {
   CHECK(Call(s, Req({"UNLINK"})) == WrongArity("unlink"));
 }
 
-TEST_CASE("empty and over-long keys are refused; 16 KiB keys are fine") {
+TEST_CASE("empty and over-long keys are refused, 16 KiB keys are fine") {
   TestNode node;
   RespSession s(node.shared());
   const std::string kEmpty = Err("ERR empty keys are not supported");
