@@ -340,6 +340,11 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
 
 void DB::Impl::RetireOldLog() {
   if (retired_log_) {
+    // Under kNone its records were never synced. Its MemTable is frozen and
+    // may still be unflushed at a clean Close, which syncs only the current
+    // log: a clean shutdown must lose nothing to a later power cut. One sync
+    // per MemTable switch, off mu_.
+    if (options_.sync == SyncMode::kNone) retired_log_->Sync();
     retired_log_->Close();
     retired_log_.reset();
   }
@@ -360,10 +365,10 @@ Status DB::Impl::PrepareNextLog(std::unique_lock<std::mutex>& lock) {
   const std::string path = dir_ + "/" + LogFileName(number);
   auto file = env_->NewWritableFile(path);
   Status s = file.status();
-  if (s.ok() && options_.sync == SyncMode::kAlways) {
-    // Records synced into the new log are only durable once its name is.
-    s = env_->SyncDir(dir_);
-  }
+  // Records synced into the new log are only durable once its name is:
+  // under kAlways at every commit, under kNone at a clean Close (which syncs
+  // the current log's bytes but not the directory).
+  if (s.ok()) s = env_->SyncDir(dir_);
   if (s.ok()) {
     next_log_ = std::make_unique<WalWriter>(std::move(*file));
     next_log_file_number_ = number;
