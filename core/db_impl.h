@@ -146,7 +146,8 @@ class DB::Impl {
 
   // --- recovery (db_open.cc) ---
   Status RemoveLeftoverFiles(const std::vector<std::string>& names);
-  Status ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* mem);
+  // Replays the named logs (either format, oldest first) into mem.
+  Status ReplayLogs(const std::vector<std::string>& log_names, MemTable* mem);
 
   friend class CompactionJobRunner;
 

@@ -2,8 +2,9 @@
 //
 // Open: lock the directory, load the manifest, remove leftovers (temporary
 // files, tables no manifest lists, logs already flushed), open every live
-// table (footers and checksums checked), replay the logs not yet flushed into
-// a MemTable and write it out as an L0 table, then start a fresh log. After
+// table (footers and checksums checked), replay the logs not yet flushed
+// (either format) into a MemTable and write it out as an L0 table, then
+// start a fresh log. After
 // Open the directory holds exactly one log, so logs of different runs never
 // have to be ordered against each other.
 #include <pthread.h>
@@ -57,24 +58,26 @@ Status DB::Impl::RemoveLeftoverFiles(const std::vector<std::string>& names) {
   return Status::OK();
 }
 
-Status DB::Impl::ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* mem) {
-  for (uint64_t number : log_numbers) {
-    const std::string path = dir_ + "/" + LogFileName(number);
+Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names, MemTable* mem) {
+  for (const std::string& name : log_names) {
+    const ParsedFileName parsed = ParseFileName(name);
+    const std::string path = dir_ + "/" + name;
     auto size = env_->GetFileSize(path);
     if (!size.ok()) return size.status();
     auto file = env_->NewSequentialFile(path);
     if (!file.ok()) return file.status();
-    WalReader reader(std::move(*file), path, *size);
+    auto reader =
+        NewLogRecordReader(std::move(*file), path, *size, parsed.number, parsed.legacy_log);
     std::string record;
     uint64_t records = 0;
     while (true) {
-      WalReader::Outcome outcome = reader.ReadRecord(&record);
-      if (outcome == WalReader::Outcome::kRecord) {
+      LogRecordReader::Outcome outcome = reader->ReadRecord(&record);
+      if (outcome == LogRecordReader::Outcome::kRecord) {
         WriteBatch batch;
         Status s = WriteBatch::FromContents(record, &batch);
         if (!s.ok()) {
           return Status::Corruption(path + ": bad write batch in record ending at offset " +
-                                    std::to_string(reader.good_bytes()) + ": " + s.message());
+                                    std::to_string(reader->good_bytes()) + ": " + s.message());
         }
         // The log's order is the truth: number the entries afresh rather
         // than trusting sequences from an earlier run.
@@ -86,15 +89,15 @@ Status DB::Impl::ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* 
         ++records;
         continue;
       }
-      if (outcome == WalReader::Outcome::kEof) break;
-      if (outcome == WalReader::Outcome::kTornTail) {
+      if (outcome == LogRecordReader::Outcome::kEof) break;
+      if (outcome == LogRecordReader::Outcome::kTornTail) {
         spdlog::warn("open: {} ends in a torn record ({}); truncating it at offset {}", path,
-                     reader.status().message(), reader.good_bytes());
-        Status s = env_->TruncateFile(path, reader.good_bytes());
+                     reader->status().message(), reader->good_bytes());
+        Status s = env_->TruncateFile(path, reader->good_bytes());
         if (!s.ok()) return s;
         break;
       }
-      return reader.status();  // corruption in the middle, or a read error
+      return reader->status();  // corruption, or a read error
     }
     spdlog::info("open: replayed {} records from {}", records, path);
   }
@@ -139,14 +142,16 @@ Status DB::Impl::Open() {
   }
   current_ = std::make_shared<Version>(std::move(levels));
 
-  std::vector<uint64_t> logs;
+  std::vector<std::pair<uint64_t, std::string>> numbered_logs;
   for (const std::string& name : names) {
     const ParsedFileName parsed = ParseFileName(name);
     if (parsed.type == FileType::kLog && parsed.number >= manifest_.log_number) {
-      logs.push_back(parsed.number);
+      numbered_logs.emplace_back(parsed.number, name);
     }
   }
-  std::sort(logs.begin(), logs.end());
+  std::sort(numbered_logs.begin(), numbered_logs.end());
+  std::vector<std::string> logs;
+  for (auto& [number, name] : numbered_logs) logs.push_back(std::move(name));
   auto recovered = std::make_shared<MemTable>(memtable_threshold_);
   s = ReplayLogs(logs, recovered.get());
   if (!s.ok()) return s;
@@ -171,13 +176,13 @@ Status DB::Impl::Open() {
   mem_log_number_ = next_log_number_++;
   auto file = env_->NewWritableFile(dir_ + "/" + LogFileName(mem_log_number_));
   if (!file.ok()) return file.status();
-  log_ = std::make_unique<WalWriter>(std::move(*file));
+  log_ = std::make_unique<WalWriter>(std::move(*file), mem_log_number_);
   next.log_number = mem_log_number_;
   next.next_log_number = next_log_number_;
   s = SaveManifest(env_, dir_, next);
   if (!s.ok()) return s;
   manifest_ = next;
-  for (uint64_t number : logs) env_->RemoveFile(dir_ + "/" + LogFileName(number));
+  for (const std::string& name : logs) env_->RemoveFile(dir_ + "/" + name);
 
   mem_ = std::make_shared<MemTable>(memtable_threshold_);
   RebuildReadView();

@@ -231,7 +231,7 @@ Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_
     spdlog::error("write-ahead log append failed, switching to a new log: {}", s.ToString());
     return s;
   }
-  wal_bytes_.fetch_add(batch->ByteSize() + kWalHeaderSize, std::memory_order_relaxed);
+  wal_bytes_.fetch_add(log_->last_record_bytes(), std::memory_order_relaxed);
   last_sequence_ += batch->count();
   return batch->Iterate([mem](uint64_t seq, ValueKind kind, std::string_view key,
                               std::string_view value) { mem->Add(seq, kind, key, value); });
@@ -333,7 +333,7 @@ Status DB::Impl::SwitchMemTable() {
   }
   ++next_log_number_;
   if (log_) log_->Close();  // every record in it was already handed to the OS
-  log_ = std::make_unique<WalWriter>(std::move(*file));
+  log_ = std::make_unique<WalWriter>(std::move(*file), number);
   if (mem_->entries() == 0) {
     // Only a broken log gets here with an empty MemTable: it holds nothing
     // acknowledged, so it can go at once.

@@ -1,0 +1,180 @@
+// Open over damaged and legacy logs: torn tails a value's bytes or lost
+// fragments could be mistaken for corruption, and the legacy `.log` format.
+// Reader-level verdicts are in wal_recovery_test.cc.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/db.h"
+#include "core/filename.h"
+#include "core/write_batch.h"
+#include "test_util.h"
+#include "wal_test_util.h"
+
+namespace lsmd {
+namespace {
+
+using testing::EncodeLegacyRecord;
+using testing::EncodeLog;
+using testing::LogLayout;
+using testing::Payload;
+using testing::ReadRaw;
+using testing::TempDir;
+using testing::WriteRaw;
+
+// The names of the logs in dir, in number order.
+std::vector<std::string> Logs(const std::string& dir) {
+  std::vector<std::string> logs;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (ParseFileName(name).type == FileType::kLog) logs.push_back(name);
+  }
+  std::sort(logs.begin(), logs.end());
+  return logs;
+}
+
+// Writes with the engine and closes it: the records stay in the log.
+void PutAll(const std::string& dir, const std::vector<std::pair<std::string, std::string>>& kvs) {
+  auto db = DB::Open(Options{}, dir);
+  REQUIRE(db.ok());
+  for (const auto& [k, v] : kvs) REQUIRE((*db)->Put(k, v).ok());
+  REQUIRE((*db)->Close().ok());
+}
+
+// Checks each key holds its value (or is absent where the value is empty).
+void Expect(DB& db, const std::vector<std::pair<std::string, std::string>>& kvs) {
+  for (const auto& [k, v] : kvs) {
+    std::string got;
+    Status s = db.Get(k, &got);
+    if (v.empty()) {
+      CHECK_MESSAGE(s.IsNotFound(), k, " should be absent: ", s.ToString());
+    } else {
+      CHECK_MESSAGE(s.ok(), k, ": ", s.ToString());
+      CHECK_MESSAGE(got == v, k, " holds the wrong value");
+    }
+  }
+}
+
+std::string BatchOf(uint64_t sequence, const std::string& key, const std::string& value) {
+  WriteBatch batch;
+  batch.SetSequence(sequence);
+  batch.Put(key, value);
+  return std::string(batch.Contents());
+}
+
+// A store with a MANIFEST and no log, for logs written by hand.
+std::string EmptyStore(const TempDir& dir) {
+  auto db = DB::Open(Options{}, dir.path());
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Close().ok());
+  for (const std::string& log : Logs(dir.path())) {
+    std::filesystem::remove(dir.File(log));
+  }
+  return dir.path();
+}
+
+TEST_CASE(
+    "a value holding a valid log record, then a torn tail: every acknowledged write is there") {
+  {
+    TempDir dir;
+    PutAll(dir.path(), {});
+    // The next Open replays this empty log and starts the one after it.
+    const uint64_t number = ParseFileName(Logs(dir.path()).at(0)).number + 1;
+    // Frames a client could send as values: a whole record of this very log
+    // in the new format (FULL, and a FIRST..LAST chain), and an old one.
+    const std::string evil = BatchOf(1, "evil", "planted");
+    const std::string planted_new =
+        EncodeLog(number, {evil}) + std::string(3, '\0') + EncodeLog(number, {Payload(40000, 1)});
+    const std::string planted_old = EncodeLegacyRecord(evil) + EncodeLegacyRecord(evil);
+    const std::vector<std::pair<std::string, std::string>> acked = {
+        {"k1", "a"}, {"planted-new", planted_new}, {"planted-old", planted_old}, {"k2", "b"}};
+    {
+      auto db = DB::Open(Options{}, dir.path());
+      REQUIRE(db.ok());
+      for (const auto& [k, v] : acked) REQUIRE((*db)->Put(k, v).ok());
+      REQUIRE((*db)->Put("last", Payload(20000, 2)).ok());
+      REQUIRE((*db)->Close().ok());
+    }
+    REQUIRE(Logs(dir.path()) == std::vector<std::string>{LogFileName(number)});
+    const std::string path = dir.File(LogFileName(number));
+    std::string bytes = ReadRaw(path);
+    const auto layout = LogLayout(bytes);
+    REQUIRE(layout.size() == 5);
+    WriteRaw(path, bytes.substr(0, layout[4].start + 10000));  // torn mid-way through "last"
+    auto db = DB::Open(Options{}, dir.path());
+    REQUIRE_MESSAGE(db.ok(), db.status().ToString());
+    Expect(**db, acked);
+    Expect(**db, {{"evil", ""}, {"last", ""}});
+  }
+}
+
+// Ten small acknowledged writes, then a 100 KiB value (four fragments) that
+// `damage` tears: Open keeps the ten.
+template <typename Damage>
+void CheckTornBigRecord(Damage damage) {
+  std::vector<std::pair<std::string, std::string>> small;
+  for (int i = 0; i < 10; ++i) small.push_back({"k" + std::to_string(i), "v" + std::to_string(i)});
+  {
+    TempDir dir;
+    auto with_big = small;
+    with_big.push_back({"big", Payload(100000, 3)});
+    PutAll(dir.path(), with_big);
+    const std::string name = Logs(dir.path()).at(0);
+    std::string bytes = ReadRaw(dir.File(name));
+    const auto layout = LogLayout(bytes);
+    REQUIRE(layout.size() == 11);
+    REQUIRE(layout[10].fragments.size() >= 4);
+    damage(&bytes, layout[10]);
+    WriteRaw(dir.File(name), bytes);
+    auto db = DB::Open(Options{}, dir.path());
+    REQUIRE_MESSAGE(db.ok(), db.status().ToString());
+    Expect(**db, small);
+    Expect(**db, {{"big", ""}});
+  }
+}
+
+void Zero(std::string* bytes, const testing::FragmentInfo& f) {
+  std::fill(bytes->begin() + static_cast<long>(f.offset),
+            bytes->begin() + static_cast<long>(f.offset + kWalHeaderSize + f.length), '\0');
+}
+
+TEST_CASE("a torn final record whose first part is zeros and later part intact") {
+  CheckTornBigRecord(
+      [](std::string* bytes, const testing::RecordLayout& r) { Zero(bytes, r.fragments[0]); });
+}
+
+TEST_CASE("a torn final record whose middle is lost") {
+  CheckTornBigRecord(
+      [](std::string* bytes, const testing::RecordLayout& r) { Zero(bytes, r.fragments[2]); });
+}
+
+TEST_CASE("a legacy .log from before the upgrade is replayed, then replaced by a .wal") {
+  TempDir dir;
+  EmptyStore(dir);
+  std::string legacy;
+  for (int i = 0; i < 100; ++i) {
+    legacy += EncodeLegacyRecord(BatchOf(1 + i, "key" + std::to_string(i), Payload(500, i)));
+  }
+  legacy += EncodeLegacyRecord(BatchOf(101, "torn", "x")).substr(0, 15);  // a torn tail
+  WriteRaw(dir.File("000001.log"), legacy);
+  // A newer log in the new format, as after an upgrade with a crash before
+  // the first flush: replayed after the legacy one.
+  WriteRaw(dir.File("000002.wal"), EncodeLog(2, {BatchOf(101, "key5", "newer")}));
+  auto db = DB::Open(Options{}, dir.path());
+  REQUIRE_MESSAGE(db.ok(), db.status().ToString());
+  for (int i = 0; i < 100; ++i) {
+    if (i == 5) continue;
+    Expect(**db, {{"key" + std::to_string(i), Payload(500, i)}});
+  }
+  Expect(**db, {{"key5", "newer"}, {"torn", ""}});
+  REQUIRE((*db)->Close().ok());
+  const std::vector<std::string> logs = Logs(dir.path());
+  REQUIRE(logs.size() == 1);
+  CHECK(logs[0].ends_with(".wal"));
+}
+
+}  // namespace
+}  // namespace lsmd
