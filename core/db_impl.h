@@ -146,7 +146,8 @@ class DB::Impl {
 
   // --- recovery (db_open.cc) ---
   Status RemoveLeftoverFiles(const std::vector<std::string>& names);
-  // Replays the named logs (either format, oldest first) into mem.
+  // Replays the named logs (either format, oldest first) into mem, under
+  // options_.wal_recovery.
   Status ReplayLogs(const std::vector<std::string>& log_names, MemTable* mem);
 
   friend class CompactionJobRunner;

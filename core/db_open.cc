@@ -3,15 +3,16 @@
 // Open: lock the directory, load the manifest, remove leftovers (temporary
 // files, tables no manifest lists, logs already flushed), open every live
 // table (footers and checksums checked), replay the logs not yet flushed
-// (either format) into a MemTable and write it out as an L0 table, then
-// start a fresh log. After
-// Open the directory holds exactly one log, so logs of different runs never
-// have to be ordered against each other.
+// (either format, by the recovery mode) into a MemTable and write it out as
+// an L0 table, then start a fresh log. After Open the directory holds
+// exactly one log, so logs of different runs never have to be ordered
+// against each other.
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <optional>
 #include <set>
 
 #include "core/db_impl.h"
@@ -59,6 +60,17 @@ Status DB::Impl::RemoveLeftoverFiles(const std::vector<std::string>& names) {
 }
 
 Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names, MemTable* mem) {
+  const WalRecoveryMode mode = EffectiveWalRecovery(options_.wal_recovery, options_.sync);
+
+  // Point-in-time. The logs replayed here were all written by one run, whose
+  // batch sequences run on from log to log (db_write.cc numbers each batch
+  // after the last one appended). So a log that starts past next_sequence
+  // lost acknowledged writes before it (e.g. a power loss took an earlier
+  // log's tail), and after damage a later log is replayed only if it starts
+  // exactly at next_sequence (the damage was an append that failed and was
+  // never acknowledged; the engine went on in a new log), as in RocksDB.
+  std::optional<uint64_t> next_sequence;
+  bool stopped = false;
   for (const std::string& name : log_names) {
     const ParsedFileName parsed = ParseFileName(name);
     const std::string path = dir_ + "/" + name;
@@ -70,34 +82,73 @@ Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names, MemTable*
         NewLogRecordReader(std::move(*file), path, *size, parsed.number, parsed.legacy_log);
     std::string record;
     uint64_t records = 0;
+    uint64_t cut = 0;  // where the log is truncated, if it is
+    Status damage;     // why it is, if it is
     while (true) {
-      LogRecordReader::Outcome outcome = reader->ReadRecord(&record);
-      if (outcome == LogRecordReader::Outcome::kRecord) {
-        WriteBatch batch;
-        Status s = WriteBatch::FromContents(record, &batch);
-        if (!s.ok()) {
-          return Status::Corruption(path + ": bad write batch in record ending at offset " +
-                                    std::to_string(reader->good_bytes()) + ": " + s.message());
-        }
-        // The log's order is the truth: number the entries afresh rather
-        // than trusting sequences from an earlier run.
-        s = batch.Iterate(
-            [&](uint64_t, ValueKind kind, std::string_view key, std::string_view value) {
-              mem->Add(++last_sequence_, kind, key, value);
-            });
-        if (!s.ok()) return s;
-        ++records;
-        continue;
-      }
+      const uint64_t before = reader->good_bytes();
+      const LogRecordReader::Outcome outcome = reader->ReadRecord(&record);
       if (outcome == LogRecordReader::Outcome::kEof) break;
-      if (outcome == LogRecordReader::Outcome::kTornTail) {
-        spdlog::warn("open: {} ends in a torn record ({}); truncating it at offset {}", path,
-                     reader->status().message(), reader->good_bytes());
-        Status s = env_->TruncateFile(path, reader->good_bytes());
-        if (!s.ok()) return s;
+      if (outcome == LogRecordReader::Outcome::kIOError) return reader->status();
+      if (outcome != LogRecordReader::Outcome::kRecord) {
+        const WalDamageAction action = ActionOnDamage(mode, outcome);
+        if (action == WalDamageAction::kRefuse) return reader->status();
+        cut = reader->good_bytes();
+        damage = reader->status();
+        if (action == WalDamageAction::kCutAndStop) stopped = true;
         break;
       }
-      return reader->status();  // corruption, or a read error
+      WriteBatch batch;
+      Status s = WriteBatch::FromContents(record, &batch);
+      if (!s.ok()) {
+        // The checksum held, so this is not the disk's doing.
+        s = Status::Corruption(path + ": bad write batch in the log record at offset " +
+                               std::to_string(before) + ": " + s.message());
+        if (mode != WalRecoveryMode::kPointInTime) return s;
+        cut = before;
+        damage = s;
+        stopped = true;
+        break;
+      }
+      if (mode == WalRecoveryMode::kPointInTime && records == 0 && (stopped || next_sequence)) {
+        const bool continues = next_sequence && (stopped ? batch.sequence() == *next_sequence
+                                                         : batch.sequence() <= *next_sequence);
+        if (!continues) {
+          spdlog::warn(
+              "open: point-in-time recovery: ignoring {} ({} bytes): it does not continue the "
+              "replayed writes (its first batch is sequence {}, replay stands at {})",
+              path, *size, batch.sequence(), next_sequence.value_or(0));
+          stopped = true;
+          break;
+        }
+        if (stopped) spdlog::info("open: {} continues the replayed writes; replaying it", path);
+        stopped = false;
+      }
+      s = batch.Iterate(
+          [&](uint64_t, ValueKind kind, std::string_view key, std::string_view value) {
+            // The log's order is the truth: number the entries afresh rather
+            // than trusting sequences from an earlier run.
+            mem->Add(++last_sequence_, kind, key, value);
+          });
+      if (!s.ok()) return s;
+      next_sequence = batch.sequence() + batch.count();
+      ++records;
+    }
+    if (stopped && records == 0 && damage.ok()) continue;  // ignored, warned above (or empty)
+    if (!damage.ok()) {
+      if (stopped) {
+        spdlog::warn(
+            "open: point-in-time recovery stops in {}: {}; keeping its {} records before offset "
+            "{}, dropping the {} bytes after it and every later log that does not continue "
+            "from there",
+            path, damage.message(), records, cut, *size - cut);
+      } else {
+        spdlog::warn("open: {} ends in a torn record ({}); truncating it at offset {}", path,
+                     damage.message(), cut);
+      }
+      // So that nothing is ever appended after the damage (the log is
+      // deleted once its records are in a table anyway).
+      Status s = env_->TruncateFile(path, cut);
+      if (!s.ok()) return s;
     }
     spdlog::info("open: replayed {} records from {}", records, path);
   }

@@ -6,7 +6,7 @@
 //
 // The format has no boundaries other than the lengths, so once a record is
 // bad nothing after it can be trusted, and this reader does not look for
-// records after it. Its verdicts, for replay to act on:
+// records after it. Its verdicts, for the recovery mode to act on:
 // - kTornTail when the bad record is the last thing in the file: its header
 //   is cut short, its length runs past the end, its checksum fails and
 //   nothing follows, or its header is zero and only zeros follow;

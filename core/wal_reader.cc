@@ -28,6 +28,20 @@ const char* TypeName(WalFragmentType type) {
 
 }  // namespace
 
+WalDamageAction ActionOnDamage(WalRecoveryMode mode, LogRecordReader::Outcome outcome) {
+  switch (mode) {
+    case WalRecoveryMode::kTolerateCorruptedTail:
+      return outcome == LogRecordReader::Outcome::kTornTail ? WalDamageAction::kCutAndGoOn
+                                                            : WalDamageAction::kRefuse;
+    case WalRecoveryMode::kPointInTime:
+      return WalDamageAction::kCutAndStop;
+    case WalRecoveryMode::kAbsolute:
+    case WalRecoveryMode::kDefault:  // never passed; refusing loses nothing
+      break;
+  }
+  return WalDamageAction::kRefuse;
+}
+
 std::unique_ptr<LogRecordReader> NewLogRecordReader(std::unique_ptr<SequentialFile> file,
                                                     std::string path, uint64_t file_size,
                                                     uint64_t log_number, bool legacy) {

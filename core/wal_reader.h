@@ -40,6 +40,7 @@
 #include <string_view>
 
 #include "core/env.h"
+#include "core/options.h"
 #include "core/status.h"
 #include "core/wal_writer.h"
 
@@ -58,6 +59,16 @@ class LogRecordReader {
   // kCorruption and kIOError (naming the file and the offset).
   virtual const Status& status() const = 0;
 };
+
+// What replay does when a log ends in damage, per recovery mode.
+enum class WalDamageAction {
+  kRefuse,      // Open fails with the reader's status
+  kCutAndGoOn,  // truncate the log at good_bytes(), replay the next log
+  kCutAndStop,  // truncate it and stop: later logs only if they continue it
+};
+// REQUIRES: mode is not kDefault (see EffectiveWalRecovery); outcome is
+// kTornTail or kCorruption.
+WalDamageAction ActionOnDamage(WalRecoveryMode mode, LogRecordReader::Outcome outcome);
 
 // A reader for the log file at path (named in messages); file_size is its
 // size on disk. log_number is the one in its name; legacy: a `.log` file.

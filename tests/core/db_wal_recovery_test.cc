@@ -1,6 +1,6 @@
-// Open over damaged and legacy logs: torn tails a value's bytes or lost
-// fragments could be mistaken for corruption, and the legacy `.log` format.
-// Reader-level verdicts are in wal_recovery_test.cc.
+// Open over damaged and legacy logs: the recovery modes
+// (Options::wal_recovery) and the legacy `.log` format. Reader-level
+// verdicts are in wal_recovery_test.cc.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -24,6 +24,13 @@ using testing::Payload;
 using testing::ReadRaw;
 using testing::TempDir;
 using testing::WriteRaw;
+using Mode = WalRecoveryMode;
+
+Options WithMode(Mode mode) {
+  Options options;
+  options.wal_recovery = mode;
+  return options;
+}
 
 // The names of the logs in dir, in number order.
 std::vector<std::string> Logs(const std::string& dir) {
@@ -78,7 +85,8 @@ std::string EmptyStore(const TempDir& dir) {
 
 TEST_CASE(
     "a value holding a valid log record, then a torn tail: every acknowledged write is there") {
-  {
+  for (Mode mode : {Mode::kDefault, Mode::kPointInTime}) {
+    CAPTURE(WalRecoveryModeName(mode));
     TempDir dir;
     PutAll(dir.path(), {});
     // The next Open replays this empty log and starts the one after it.
@@ -104,7 +112,7 @@ TEST_CASE(
     const auto layout = LogLayout(bytes);
     REQUIRE(layout.size() == 5);
     WriteRaw(path, bytes.substr(0, layout[4].start + 10000));  // torn mid-way through "last"
-    auto db = DB::Open(Options{}, dir.path());
+    auto db = DB::Open(WithMode(mode), dir.path());
     REQUIRE_MESSAGE(db.ok(), db.status().ToString());
     Expect(**db, acked);
     Expect(**db, {{"evil", ""}, {"last", ""}});
@@ -112,12 +120,13 @@ TEST_CASE(
 }
 
 // Ten small acknowledged writes, then a 100 KiB value (four fragments) that
-// `damage` tears: Open keeps the ten.
+// `damage` tears: every mode but absolute opens with the ten.
 template <typename Damage>
 void CheckTornBigRecord(Damage damage) {
   std::vector<std::pair<std::string, std::string>> small;
   for (int i = 0; i < 10; ++i) small.push_back({"k" + std::to_string(i), "v" + std::to_string(i)});
-  {
+  for (Mode mode : {Mode::kDefault, Mode::kPointInTime, Mode::kAbsolute}) {
+    CAPTURE(WalRecoveryModeName(mode));
     TempDir dir;
     auto with_big = small;
     with_big.push_back({"big", Payload(100000, 3)});
@@ -129,7 +138,14 @@ void CheckTornBigRecord(Damage damage) {
     REQUIRE(layout[10].fragments.size() >= 4);
     damage(&bytes, layout[10]);
     WriteRaw(dir.File(name), bytes);
-    auto db = DB::Open(Options{}, dir.path());
+    auto db = DB::Open(WithMode(mode), dir.path());
+    if (mode == Mode::kAbsolute) {
+      REQUIRE_FALSE(db.ok());
+      CHECK(db.status().IsCorruption());
+      CHECK(db.status().message().find(name + ": torn record at offset " +
+                                       std::to_string(layout[10].start)) != std::string::npos);
+      continue;
+    }
     REQUIRE_MESSAGE(db.ok(), db.status().ToString());
     Expect(**db, small);
     Expect(**db, {{"big", ""}});
@@ -149,6 +165,83 @@ TEST_CASE("a torn final record whose first part is zeros and later part intact")
 TEST_CASE("a torn final record whose middle is lost") {
   CheckTornBigRecord(
       [](std::string* bytes, const testing::RecordLayout& r) { Zero(bytes, r.fragments[2]); });
+}
+
+TEST_CASE("a torn tail: tolerate-tail and point-in-time cut it, absolute refuses") {
+  CheckTornBigRecord([](std::string* bytes, const testing::RecordLayout& r) {
+    bytes->resize(r.fragments[1].offset + 5000);
+  });
+}
+
+TEST_CASE("corruption before a complete record: refused, or cut by point-in-time") {
+  std::vector<std::pair<std::string, std::string>> kvs;
+  for (int i = 0; i < 10; ++i) kvs.push_back({"a" + std::to_string(i), Payload(50, i)});
+  kvs.push_back({"big", Payload(40000, 20)});
+  for (int i = 0; i < 5; ++i) kvs.push_back({"z" + std::to_string(i), Payload(50, 30 + i)});
+  for (Mode mode :
+       {Mode::kDefault, Mode::kTolerateCorruptedTail, Mode::kPointInTime, Mode::kAbsolute}) {
+    CAPTURE(WalRecoveryModeName(mode));
+    TempDir dir;
+    PutAll(dir.path(), kvs);
+    const std::string name = Logs(dir.path()).at(0);
+    std::string bytes = ReadRaw(dir.File(name));
+    const auto layout = LogLayout(bytes);
+    REQUIRE(layout.size() == kvs.size());
+    bytes[layout[3].start + kWalHeaderSize + 20] ^= 0x08;
+    WriteRaw(dir.File(name), bytes);
+    auto db = DB::Open(WithMode(mode), dir.path());
+    if (mode != Mode::kPointInTime) {
+      REQUIRE_FALSE(db.ok());
+      CHECK(db.status().IsCorruption());
+      CHECK_MESSAGE(
+          db.status().message().find(name + ": bad log record at offset " +
+                                     std::to_string(layout[3].start)) != std::string::npos,
+          db.status().ToString());
+      continue;
+    }
+    REQUIRE_MESSAGE(db.ok(), db.status().ToString());
+    std::vector<std::pair<std::string, std::string>> expected = kvs;
+    for (size_t i = 3; i < expected.size(); ++i) expected[i].second.clear();
+    Expect(**db, expected);
+    // Nothing of the damaged log is left to replay again.
+    REQUIRE((*db)->Close().ok());
+    CHECK(Logs(dir.path()).size() == 1);
+  }
+}
+
+// Hand-written logs: 000001.wal with keys a, b, c (sequences 1..3), then
+// torn or not; 000002.wal starting at `next_sequence` with key d.
+void WriteTwoLogs(const std::string& dir, bool torn, uint64_t next_sequence) {
+  std::string first =
+      EncodeLog(1, {BatchOf(1, "a", "1"), BatchOf(2, "b", "2"), BatchOf(3, "c", "3")});
+  if (torn) first += EncodeLog(1, {BatchOf(4, "lost", Payload(300, 1))}).substr(0, 100);
+  WriteRaw(dir + "/000001.wal", first);
+  WriteRaw(dir + "/000002.wal", EncodeLog(2, {BatchOf(next_sequence, "d", "4")}));
+}
+
+TEST_CASE("point-in-time replays a later log only if it continues the sequence") {
+  struct Case {
+    bool torn;
+    uint64_t next_sequence;
+    bool point_in_time_keeps_d;
+  };
+  // Continuing at 4 after a torn tail: the torn append failed and was never
+  // acknowledged, the engine went on in a new log. Starting at 7: writes
+  // 4..6 were acknowledged and lost, so d is not from the same moment.
+  for (const Case& c :
+       {Case{true, 4, true}, Case{true, 7, false}, Case{false, 4, true}, Case{false, 7, false}}) {
+    CAPTURE(c.torn);
+    CAPTURE(c.next_sequence);
+    for (Mode mode : {Mode::kPointInTime, Mode::kTolerateCorruptedTail}) {
+      CAPTURE(WalRecoveryModeName(mode));
+      TempDir dir;
+      WriteTwoLogs(EmptyStore(dir), c.torn, c.next_sequence);
+      auto db = DB::Open(WithMode(mode), dir.path());
+      REQUIRE_MESSAGE(db.ok(), db.status().ToString());
+      const bool keeps_d = mode == Mode::kTolerateCorruptedTail || c.point_in_time_keeps_d;
+      Expect(**db, {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", keeps_d ? "4" : ""}, {"lost", ""}});
+    }
+  }
 }
 
 TEST_CASE("a legacy .log from before the upgrade is replayed, then replaced by a .wal") {

@@ -367,5 +367,19 @@ TEST_CASE("zeros: a zero-filled tail is torn, a later complete record makes it c
   CHECK(read.result.good_bytes == trailer.size());
 }
 
+TEST_CASE("what each recovery mode does with each verdict") {
+  using M = WalRecoveryMode;
+  using A = WalDamageAction;
+  CHECK(ActionOnDamage(M::kTolerateCorruptedTail, Outcome::kTornTail) == A::kCutAndGoOn);
+  CHECK(ActionOnDamage(M::kTolerateCorruptedTail, Outcome::kCorruption) == A::kRefuse);
+  CHECK(ActionOnDamage(M::kPointInTime, Outcome::kTornTail) == A::kCutAndStop);
+  CHECK(ActionOnDamage(M::kPointInTime, Outcome::kCorruption) == A::kCutAndStop);
+  CHECK(ActionOnDamage(M::kAbsolute, Outcome::kTornTail) == A::kRefuse);
+  CHECK(ActionOnDamage(M::kAbsolute, Outcome::kCorruption) == A::kRefuse);
+  CHECK(EffectiveWalRecovery(M::kDefault, SyncMode::kAlways) == M::kTolerateCorruptedTail);
+  CHECK(EffectiveWalRecovery(M::kDefault, SyncMode::kNone) == M::kPointInTime);
+  CHECK(EffectiveWalRecovery(M::kAbsolute, SyncMode::kNone) == M::kAbsolute);
+}
+
 }  // namespace
 }  // namespace lsmd

@@ -394,6 +394,19 @@ void FuzzStructured(uint8_t mode, Input in) {
   Require(read.outcome != Outcome::kTornTail || may_be_torn, "torn only where a torn write fits");
   Require(read.outcome != Outcome::kCorruption || may_be_corrupt,
           "a crash's damage is never called corruption");
+  // What the recovery modes make of it.
+  if (read.outcome == Outcome::kTornTail || read.outcome == Outcome::kCorruption) {
+    const auto tolerate =
+        lsmd::ActionOnDamage(lsmd::WalRecoveryMode::kTolerateCorruptedTail, read.outcome);
+    Require((tolerate == lsmd::WalDamageAction::kRefuse) == may_be_corrupt || damage == 4,
+            "tolerate-tail opens after a crash's damage");
+    Require(lsmd::ActionOnDamage(lsmd::WalRecoveryMode::kAbsolute, read.outcome) ==
+                lsmd::WalDamageAction::kRefuse,
+            "absolute refuses all damage");
+    Require(lsmd::ActionOnDamage(lsmd::WalRecoveryMode::kPointInTime, read.outcome) ==
+                lsmd::WalDamageAction::kCutAndStop,
+            "point-in-time keeps the records before the damage");
+  }
 }
 
 }  // namespace
