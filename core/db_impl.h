@@ -146,9 +146,10 @@ class DB::Impl {
 
   // --- recovery (db_open.cc) ---
   Status RemoveLeftoverFiles(const std::vector<std::string>& names);
-  // Replays the named logs (either format, oldest first) into mem, under
-  // options_.wal_recovery.
-  Status ReplayLogs(const std::vector<std::string>& log_names, MemTable* mem);
+  // Replays the named logs (oldest first) under options_.wal_recovery into
+  // L0 tables, appended to *tables in the order written (oldest first).
+  Status ReplayLogs(const std::vector<std::string>& log_names,
+                    std::vector<std::shared_ptr<TableHandle>>* tables);
 
   friend class CompactionJobRunner;
 

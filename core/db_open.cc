@@ -3,10 +3,10 @@
 // Open: lock the directory, load the manifest, remove leftovers (temporary
 // files, tables no manifest lists, logs already flushed), open every live
 // table (footers and checksums checked), replay the logs not yet flushed
-// (either format, by the recovery mode) into a MemTable and write it out as
-// an L0 table, then start a fresh log. After Open the directory holds
-// exactly one log, so logs of different runs never have to be ordered
-// against each other.
+// (either format, by the recovery mode) into MemTables, each written out as
+// an L0 table when it fills, then start a fresh log. After Open the
+// directory holds exactly one log, so logs of different runs never have to
+// be ordered against each other.
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -59,8 +59,24 @@ Status DB::Impl::RemoveLeftoverFiles(const std::vector<std::string>& names) {
   return Status::OK();
 }
 
-Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names, MemTable* mem) {
+Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names,
+                            std::vector<std::shared_ptr<TableHandle>>* tables) {
   const WalRecoveryMode mode = EffectiveWalRecovery(options_.wal_recovery, options_.sync);
+  // A full MemTable becomes a table at once, so replay holds one MemTable's
+  // worth however long the logs are; at least 1 MiB, so a tiny threshold
+  // does not make thousands of tables. Only Open's manifest lists them: a
+  // crash before it leaves them as leftovers and the logs as they were.
+  const size_t budget = std::max<size_t>(options_.memtable_bytes, size_t{1} << 20);
+  auto mem = std::make_unique<MemTable>(budget);
+  auto write_table = [&]() -> Status {
+    std::shared_ptr<TableHandle> table;
+    Status s = WriteLevel0Table(*mem, manifest_.next_table_number++, &table);
+    if (!s.ok()) return s;
+    spdlog::info("open: recovered {} log entries into {}", mem->entries(), table->name());
+    tables->push_back(std::move(table));
+    mem = std::make_unique<MemTable>(budget);
+    return Status::OK();
+  };
 
   // Point-in-time. The logs replayed here were all written by one run, whose
   // batch sequences run on from log to log (db_write.cc numbers each batch
@@ -132,6 +148,10 @@ Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names, MemTable*
       if (!s.ok()) return s;
       next_sequence = batch.sequence() + batch.count();
       ++records;
+      if (mem->ApproximateBytes() >= budget) {
+        s = write_table();
+        if (!s.ok()) return s;
+      }
     }
     if (stopped && records == 0 && damage.ok()) continue;  // ignored, warned above (or empty)
     if (!damage.ok()) {
@@ -152,6 +172,7 @@ Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names, MemTable*
     }
     spdlog::info("open: replayed {} records from {}", records, path);
   }
+  if (mem->entries() > 0) return write_table();
   return Status::OK();
 }
 
@@ -203,24 +224,21 @@ Status DB::Impl::Open() {
   std::sort(numbered_logs.begin(), numbered_logs.end());
   std::vector<std::string> logs;
   for (auto& [number, name] : numbered_logs) logs.push_back(std::move(name));
-  auto recovered = std::make_shared<MemTable>(memtable_threshold_);
-  s = ReplayLogs(logs, recovered.get());
+  std::vector<std::shared_ptr<TableHandle>> recovered;
+  s = ReplayLogs(logs, &recovered);
   if (!s.ok()) return s;
 
   ManifestState next = manifest_;
   next.tables = current_->AllFiles();
-  if (recovered->entries() > 0) {
-    std::shared_ptr<TableHandle> table;
-    const uint64_t number = manifest_.next_table_number++;
-    next.next_table_number = manifest_.next_table_number;
-    s = WriteLevel0Table(*recovered, number, &table);
-    if (!s.ok()) return s;
-    next.tables.push_back(table->meta());
-    std::array<TableList, kNumLevels> with_table;
-    for (int n = 0; n < kNumLevels; ++n) with_table[n] = current_->level(n);
-    with_table[0].insert(with_table[0].begin(), table);
-    current_ = std::make_shared<Version>(std::move(with_table));
-    spdlog::info("open: recovered {} log entries into {}", recovered->entries(), table->name());
+  if (!recovered.empty()) {
+    std::array<TableList, kNumLevels> with_tables;
+    for (int n = 0; n < kNumLevels; ++n) with_tables[n] = current_->level(n);
+    // L0 is newest first: each table holds writes later than the one before.
+    for (const auto& table : recovered) {
+      next.tables.push_back(table->meta());
+      with_tables[0].insert(with_tables[0].begin(), table);
+    }
+    current_ = std::make_shared<Version>(std::move(with_tables));
   }
 
   // A fresh log for the new MemTable; every older log is now in a table.

@@ -1,9 +1,10 @@
-// Open over damaged and legacy logs: the recovery modes
-// (Options::wal_recovery) and the legacy `.log` format. Reader-level
-// verdicts are in wal_recovery_test.cc.
+// Open over damaged, legacy and long logs: the recovery modes
+// (Options::wal_recovery), the legacy `.log` format, and replay cut into
+// MemTable-sized tables. Reader-level verdicts are in wal_recovery_test.cc.
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -267,6 +268,80 @@ TEST_CASE("a legacy .log from before the upgrade is replayed, then replaced by a
   const std::vector<std::string> logs = Logs(dir.path());
   REQUIRE(logs.size() == 1);
   CHECK(logs[0].ends_with(".wal"));
+}
+
+TEST_CASE("replay writes an L0 table each time the MemTable budget fills") {
+  // memtable_bytes below the 1 MiB floor: the floor decides the table size.
+  for (size_t memtable_bytes : {size_t{1} << 20, size_t{4096}}) {
+    CAPTURE(memtable_bytes);
+    TempDir dir;
+    EmptyStore(dir);
+    std::vector<std::string> batches = {BatchOf(1, "overwritten", "first")};
+    for (int i = 0; i < 3500; ++i) {
+      batches.push_back(BatchOf(2 + i, "key" + std::to_string(i), Payload(1000, i)));
+    }
+    batches.push_back(BatchOf(3502, "overwritten", "last"));
+    WriteRaw(dir.File("000001.wal"), EncodeLog(1, batches));
+    Options options;
+    options.memtable_bytes = memtable_bytes;
+    options.l0_compaction_trigger = 100;  // keep the tables replay wrote apart
+    options.l0_slowdown_trigger = 100;
+    options.l0_stop_trigger = 100;
+    for (int open = 0; open < 2; ++open) {  // and again, from the manifest
+      auto db = DB::Open(options, dir.path());
+      REQUIRE_MESSAGE(db.ok(), db.status().ToString());
+      const DBStats stats = (*db)->GetStats();
+      std::vector<uint64_t> l0;
+      for (const TableInfo& t : stats.tables) {
+        if (t.level == 0) l0.push_back(ParseFileName(t.name).number);
+      }
+      CHECK(l0.size() >= 3);
+      CHECK(l0.size() <= 5);
+      CHECK(std::is_sorted(l0.rbegin(), l0.rend()));  // newest first
+      Expect(
+          **db,
+          {{"overwritten", "last"}, {"key0", Payload(1000, 0)}, {"key3499", Payload(1000, 3499)}});
+      for (int i = 0; i < 3500; i += 7) {
+        Expect(**db, {{"key" + std::to_string(i), Payload(1000, i)}});
+      }
+      REQUIRE((*db)->Close().ok());
+    }
+  }
+}
+
+TEST_CASE("an Open that fails after replay wrote tables leaves the logs; the next one recovers") {
+  TempDir dir;
+  EmptyStore(dir);
+  std::vector<std::string> batches;
+  for (int i = 0; i < 3000; ++i) {
+    batches.push_back(BatchOf(1 + i, "key" + std::to_string(i), Payload(1000, i)));
+  }
+  WriteRaw(dir.File("000001.wal"), EncodeLog(1, batches));
+  {
+    FaultInjectionEnv env(Env::Default());
+    env.SetWriteFault(ENOSPC, "MANIFEST");
+    Options options;
+    options.env = &env;
+    auto db = DB::Open(options, dir.path());
+    REQUIRE_FALSE(db.ok());
+    CHECK(db.status().IsNoSpace());
+  }
+  CHECK(std::filesystem::exists(dir.File("000001.wal")));
+  auto db = DB::Open(Options{}, dir.path());
+  REQUIRE_MESSAGE(db.ok(), db.status().ToString());
+  for (int i = 0; i < 3000; i += 11) {
+    Expect(**db, {{"key" + std::to_string(i), Payload(1000, i)}});
+  }
+  REQUIRE((*db)->Close().ok());
+  // Only the tables the manifest lists are left.
+  std::vector<std::string> live;
+  for (const TableInfo& t : (*db)->GetStats().tables) live.push_back(t.name);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    const std::string name = e.path().filename().string();
+    if (ParseFileName(name).type == FileType::kTable) {
+      CHECK_MESSAGE(std::find(live.begin(), live.end(), name) != live.end(), "stray ", name);
+    }
+  }
 }
 
 }  // namespace
