@@ -174,7 +174,10 @@ class DB::Impl {
 
   // --- recovery (db_open.cc) ---
   Status RemoveLeftoverFiles(const std::vector<std::string>& names);
-  Status ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* mem);
+  // Replays the named logs (oldest first) under options_.wal_recovery into
+  // L0 tables, appended to *tables in the order written (oldest first).
+  Status ReplayLogs(const std::vector<std::string>& log_names,
+                    std::vector<std::shared_ptr<TableHandle>>* tables);
 
   friend class CompactionJobRunner;
 

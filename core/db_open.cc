@@ -2,15 +2,17 @@
 //
 // Open: lock the directory, load the manifest, remove leftovers (temporary
 // files, tables no manifest lists, logs already flushed), open every live
-// table (footers and checksums checked), replay the logs not yet flushed into
-// a MemTable and write it out as an L0 table, then start a fresh log. After
-// Open the directory holds exactly one log, so logs of different runs never
-// have to be ordered against each other.
+// table (footers and checksums checked), replay the logs not yet flushed
+// (either format, by the recovery mode) into MemTables, each written out as
+// an L0 table when it fills, then start a fresh log. After Open the
+// directory holds exactly one log, so logs of different runs never have to
+// be ordered against each other.
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <optional>
 #include <set>
 
 #include "core/db_impl.h"
@@ -60,47 +62,120 @@ Status DB::Impl::RemoveLeftoverFiles(const std::vector<std::string>& names) {
   return Status::OK();
 }
 
-Status DB::Impl::ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* mem) {
-  for (uint64_t number : log_numbers) {
-    const std::string path = dir_ + "/" + LogFileName(number);
+Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names,
+                            std::vector<std::shared_ptr<TableHandle>>* tables) {
+  const WalRecoveryMode mode = EffectiveWalRecovery(options_.wal_recovery, options_.sync);
+  // A full MemTable becomes a table at once, so replay holds one MemTable's
+  // worth however long the logs are; at least 1 MiB, so a tiny threshold
+  // does not make thousands of tables. Only Open's manifest lists them: a
+  // crash before it leaves them as leftovers and the logs as they were.
+  const size_t budget = std::max<size_t>(options_.memtable_bytes, size_t{1} << 20);
+  auto mem = std::make_unique<MemTable>(budget);
+  auto write_table = [&]() -> Status {
+    std::shared_ptr<TableHandle> table;
+    Status s = WriteLevel0Table(*mem, manifest_.next_table_number++, &table);
+    if (!s.ok()) return s;
+    spdlog::info("open: recovered {} log entries into {}", mem->entries(), table->name());
+    tables->push_back(std::move(table));
+    mem = std::make_unique<MemTable>(budget);
+    return Status::OK();
+  };
+
+  // Point-in-time. The logs replayed here were all written by one run, whose
+  // batch sequences run on from log to log (db_write.cc numbers each batch
+  // after the last one appended). So a log that starts past next_sequence
+  // lost acknowledged writes before it (e.g. a power loss took an earlier
+  // log's tail), and after damage a later log is replayed only if it starts
+  // exactly at next_sequence (the damage was an append that failed and was
+  // never acknowledged; the engine went on in a new log), as in RocksDB.
+  std::optional<uint64_t> next_sequence;
+  bool stopped = false;
+  for (const std::string& name : log_names) {
+    const ParsedFileName parsed = ParseFileName(name);
+    const std::string path = dir_ + "/" + name;
     auto size = env_->GetFileSize(path);
     if (!size.ok()) return size.status();
     auto file = env_->NewSequentialFile(path);
     if (!file.ok()) return file.status();
-    WalReader reader(std::move(*file), path, *size);
+    auto reader =
+        NewLogRecordReader(std::move(*file), path, *size, parsed.number, parsed.legacy_log);
     std::string record;
     uint64_t records = 0;
+    uint64_t cut = 0;  // where the log is truncated, if it is
+    Status damage;     // why it is, if it is
     while (true) {
-      WalReader::Outcome outcome = reader.ReadRecord(&record);
-      if (outcome == WalReader::Outcome::kRecord) {
-        WriteBatch batch;
-        Status s = WriteBatch::FromContents(record, &batch);
-        if (!s.ok()) {
-          return Status::Corruption(path + ": bad write batch in record ending at offset " +
-                                    std::to_string(reader.good_bytes()) + ": " + s.message());
-        }
-        // The log's order is the truth: number the entries afresh rather
-        // than trusting sequences from an earlier run.
-        s = batch.Iterate(
-            [&](uint64_t, ValueKind kind, std::string_view key, std::string_view value) {
-              mem->Add(++last_sequence_, kind, key, value);
-            });
-        if (!s.ok()) return s;
-        ++records;
-        continue;
-      }
-      if (outcome == WalReader::Outcome::kEof) break;
-      if (outcome == WalReader::Outcome::kTornTail) {
-        spdlog::warn("open: {} ends in a torn record ({}); truncating it at offset {}", path,
-                     reader.status().message(), reader.good_bytes());
-        Status s = env_->TruncateFile(path, reader.good_bytes());
-        if (!s.ok()) return s;
+      const uint64_t before = reader->good_bytes();
+      const LogRecordReader::Outcome outcome = reader->ReadRecord(&record);
+      if (outcome == LogRecordReader::Outcome::kEof) break;
+      if (outcome == LogRecordReader::Outcome::kIOError) return reader->status();
+      if (outcome != LogRecordReader::Outcome::kRecord) {
+        const WalDamageAction action = ActionOnDamage(mode, outcome);
+        if (action == WalDamageAction::kRefuse) return reader->status();
+        cut = reader->good_bytes();
+        damage = reader->status();
+        if (action == WalDamageAction::kCutAndStop) stopped = true;
         break;
       }
-      return reader.status();  // corruption in the middle, or a read error
+      WriteBatch batch;
+      Status s = WriteBatch::FromContents(record, &batch);
+      if (!s.ok()) {
+        // The checksum held, so this is not the disk's doing.
+        s = Status::Corruption(path + ": bad write batch in the log record at offset " +
+                               std::to_string(before) + ": " + s.message());
+        if (mode != WalRecoveryMode::kPointInTime) return s;
+        cut = before;
+        damage = s;
+        stopped = true;
+        break;
+      }
+      if (mode == WalRecoveryMode::kPointInTime && records == 0 && (stopped || next_sequence)) {
+        const bool continues = next_sequence && (stopped ? batch.sequence() == *next_sequence
+                                                         : batch.sequence() <= *next_sequence);
+        if (!continues) {
+          spdlog::warn(
+              "open: point-in-time recovery: ignoring {} ({} bytes): it does not continue the "
+              "replayed writes (its first batch is sequence {}, replay stands at {})",
+              path, *size, batch.sequence(), next_sequence.value_or(0));
+          stopped = true;
+          break;
+        }
+        if (stopped) spdlog::info("open: {} continues the replayed writes; replaying it", path);
+        stopped = false;
+      }
+      s = batch.Iterate(
+          [&](uint64_t, ValueKind kind, std::string_view key, std::string_view value) {
+            // The log's order is the truth: number the entries afresh rather
+            // than trusting sequences from an earlier run.
+            mem->Add(++last_sequence_, kind, key, value);
+          });
+      if (!s.ok()) return s;
+      next_sequence = batch.sequence() + batch.count();
+      ++records;
+      if (mem->ApproximateBytes() >= budget) {
+        s = write_table();
+        if (!s.ok()) return s;
+      }
+    }
+    if (stopped && records == 0 && damage.ok()) continue;  // ignored, warned above (or empty)
+    if (!damage.ok()) {
+      if (stopped) {
+        spdlog::warn(
+            "open: point-in-time recovery stops in {}: {}; keeping its {} records before offset "
+            "{}, dropping the {} bytes after it and every later log that does not continue "
+            "from there",
+            path, damage.message(), records, cut, *size - cut);
+      } else {
+        spdlog::warn("open: {} ends in a torn record ({}); truncating it at offset {}", path,
+                     damage.message(), cut);
+      }
+      // So that nothing is ever appended after the damage (the log is
+      // deleted once its records are in a table anyway).
+      Status s = env_->TruncateFile(path, cut);
+      if (!s.ok()) return s;
     }
     spdlog::info("open: replayed {} records from {}", records, path);
   }
+  if (mem->entries() > 0) return write_table();
   return Status::OK();
 }
 
@@ -142,45 +217,44 @@ Status DB::Impl::Open() {
   }
   current_ = std::make_shared<Version>(std::move(levels));
 
-  std::vector<uint64_t> logs;
+  std::vector<std::pair<uint64_t, std::string>> numbered_logs;
   for (const std::string& name : names) {
     const ParsedFileName parsed = ParseFileName(name);
     if (parsed.type == FileType::kLog && parsed.number >= manifest_.log_number) {
-      logs.push_back(parsed.number);
+      numbered_logs.emplace_back(parsed.number, name);
     }
   }
-  std::sort(logs.begin(), logs.end());
-  auto recovered = std::make_shared<MemTable>(memtable_threshold_);
-  s = ReplayLogs(logs, recovered.get());
+  std::sort(numbered_logs.begin(), numbered_logs.end());
+  std::vector<std::string> logs;
+  for (auto& [number, name] : numbered_logs) logs.push_back(std::move(name));
+  std::vector<std::shared_ptr<TableHandle>> recovered;
+  s = ReplayLogs(logs, &recovered);
   if (!s.ok()) return s;
 
   ManifestState next = manifest_;
   next.tables = current_->AllFiles();
-  if (recovered->entries() > 0) {
-    std::shared_ptr<TableHandle> table;
-    const uint64_t number = manifest_.next_table_number++;
-    next.next_table_number = manifest_.next_table_number;
-    s = WriteLevel0Table(*recovered, number, &table);
-    if (!s.ok()) return s;
-    next.tables.push_back(table->meta());
-    std::array<TableList, kNumLevels> with_table;
-    for (int n = 0; n < kNumLevels; ++n) with_table[n] = current_->level(n);
-    with_table[0].insert(with_table[0].begin(), table);
-    current_ = std::make_shared<Version>(std::move(with_table));
-    spdlog::info("open: recovered {} log entries into {}", recovered->entries(), table->name());
+  if (!recovered.empty()) {
+    std::array<TableList, kNumLevels> with_tables;
+    for (int n = 0; n < kNumLevels; ++n) with_tables[n] = current_->level(n);
+    // L0 is newest first: each table holds writes later than the one before.
+    for (const auto& table : recovered) {
+      next.tables.push_back(table->meta());
+      with_tables[0].insert(with_tables[0].begin(), table);
+    }
+    current_ = std::make_shared<Version>(std::move(with_tables));
   }
 
   // A fresh log for the new MemTable; every older log is now in a table.
   mem_log_number_ = next_log_number_++;
   auto file = env_->NewWritableFile(dir_ + "/" + LogFileName(mem_log_number_));
   if (!file.ok()) return file.status();
-  log_ = std::make_unique<WalWriter>(std::move(*file));
+  log_ = std::make_unique<WalWriter>(std::move(*file), mem_log_number_);
   next.log_number = mem_log_number_;
   next.next_log_number = next_log_number_;
   s = SaveManifest(env_, dir_, next);
   if (!s.ok()) return s;
   manifest_ = next;
-  for (uint64_t number : logs) env_->RemoveFile(dir_ + "/" + LogFileName(number));
+  for (const std::string& name : logs) env_->RemoveFile(dir_ + "/" + name);
 
   mem_ = std::make_shared<MemTable>(memtable_threshold_);
   RebuildReadView();

@@ -242,7 +242,7 @@ Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_
     spdlog::error("write-ahead log append failed, switching to a new log: {}", s.ToString());
     return s;
   }
-  wal_bytes_.fetch_add(batch->ByteSize() + kWalHeaderSize, std::memory_order_relaxed);
+  wal_bytes_.fetch_add(log_->last_record_bytes(), std::memory_order_relaxed);
   last_sequence_ += batch->count();
   return batch->Iterate([mem](uint64_t seq, ValueKind kind, std::string_view key,
                               std::string_view value) { mem->Add(seq, kind, key, value); });
@@ -370,7 +370,7 @@ Status DB::Impl::PrepareNextLog(std::unique_lock<std::mutex>& lock) {
   // the current log's bytes but not the directory).
   if (s.ok()) s = env_->SyncDir(dir_);
   if (s.ok()) {
-    next_log_ = std::make_unique<WalWriter>(std::move(*file));
+    next_log_ = std::make_unique<WalWriter>(std::move(*file), number);
     next_log_file_number_ = number;
   } else if (file.ok()) {
     (*file)->Close();

@@ -23,6 +23,12 @@ std::string TableFileName(int level, uint64_t number) {
 
 std::string LogFileName(uint64_t number) {
   char buf[32];
+  std::snprintf(buf, sizeof(buf), "%06llu.wal", static_cast<unsigned long long>(number));
+  return buf;
+}
+
+std::string LegacyLogFileName(uint64_t number) {
+  char buf[32];
   std::snprintf(buf, sizeof(buf), "%06llu.log", static_cast<unsigned long long>(number));
   return buf;
 }
@@ -35,8 +41,11 @@ ParsedFileName ParseFileName(std::string_view name) {
     parsed.type = FileType::kLock;
   } else if (name.ends_with(kTempSuffix)) {
     parsed.type = FileType::kTemp;
-  } else if (name.ends_with(".log")) {
-    if (ParseNumber(name.substr(0, name.size() - 4), &parsed.number)) parsed.type = FileType::kLog;
+  } else if (name.ends_with(".wal") || name.ends_with(".log")) {
+    if (ParseNumber(name.substr(0, name.size() - 4), &parsed.number)) {
+      parsed.type = FileType::kLog;
+      parsed.legacy_log = name.ends_with(".log");
+    }
   } else if (name.starts_with("L") && name.ends_with(".sst")) {
     std::string_view body = name.substr(1, name.size() - 5);
     size_t underscore = body.find('_');

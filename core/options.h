@@ -15,6 +15,49 @@ enum class SyncMode {
             // process crash) may lose the most recent writes
 };
 
+// What Open does with a damaged write-ahead log (docs/RELIABILITY.md), after
+// RocksDB's WALRecoveryMode. "Torn tail" and "corruption" are the reader's
+// verdicts (wal_reader.h): damage with no complete record after it, and
+// damage with one.
+enum class WalRecoveryMode {
+  kDefault,  // resolved at Open: kTolerateCorruptedTail under SyncMode::kAlways,
+             // kPointInTime under SyncMode::kNone
+  // A torn tail is cut off (a crash's unfinished write: never acknowledged
+  // under kAlways); corruption fails Open naming the file and offset.
+  kTolerateCorruptedTail,
+  // Replay stops at the first damage of any kind, or at a log whose records
+  // do not continue the sequence where replay stands: everything before is
+  // kept, the rest of that log and the later logs are dropped with a
+  // warning. The store is as it was at one moment, possibly an older one.
+  // Under kNone a power loss can damage any unsynced page, so this is the
+  // mode that still opens.
+  kPointInTime,
+  // Any damage fails Open, a torn tail included.
+  kAbsolute,
+};
+
+// kDefault resolved against the sync mode; the others unchanged.
+inline WalRecoveryMode EffectiveWalRecovery(WalRecoveryMode mode, SyncMode sync) {
+  if (mode != WalRecoveryMode::kDefault) return mode;
+  return sync == SyncMode::kAlways ? WalRecoveryMode::kTolerateCorruptedTail
+                                   : WalRecoveryMode::kPointInTime;
+}
+
+// The --wal-recovery names; "default" for kDefault.
+inline const char* WalRecoveryModeName(WalRecoveryMode mode) {
+  switch (mode) {
+    case WalRecoveryMode::kTolerateCorruptedTail:
+      return "tolerate-tail";
+    case WalRecoveryMode::kPointInTime:
+      return "point-in-time";
+    case WalRecoveryMode::kAbsolute:
+      return "absolute";
+    case WalRecoveryMode::kDefault:
+      break;
+  }
+  return "default";
+}
+
 struct Options {
   Env* env = Env::Default();
 
@@ -28,6 +71,7 @@ struct Options {
   int bloom_bits_per_key = 10;
   int index_interval = 16;
   SyncMode sync = SyncMode::kAlways;
+  WalRecoveryMode wal_recovery = WalRecoveryMode::kDefault;
 
   // Delay before a failed background flush is tried again.
   std::chrono::milliseconds flush_retry_delay{1000};

@@ -1,13 +1,37 @@
-// WalReader reads the records WalWriter wrote (format in wal_writer.h).
+// Reading a write-ahead log back at Open. LogRecordReader is what replay
+// sees; WalReader reads the block format of wal_writer.h (`<number>.wal`),
+// LegacyWalReader (wal_legacy_reader.h) the old `<number>.log` files.
 //
-// Tail rule: a record that runs past the end of the file (with no valid
-// record anywhere after its header), or whose checksum
-// fails while it is the last thing in the file, is a torn write from a crash:
-// ReadRecord reports kTornTail and good_bytes() says where to truncate. So is
-// an all-zero header followed only by zeros (a power loss that extended the
-// file before its data reached the disk). A bad
-// record with more bytes after it is corruption: kCorruption, with the file and
-// offset in status().
+// Reading stops at the first damage, and the reader says what kind it is:
+// kTornTail if it can be a crash's unfinished last write (nothing complete
+// after it), kCorruption if it cannot. good_bytes() is where a cut log ends.
+//
+// WalReader's tail rule. A torn write leaves a prefix of its record, with
+// zeros where pages never reached the disk, and nothing after it but zeros.
+// So after a fragment fails to verify at offset D, it is corruption when:
+// - a complete record follows: a FULL fragment, or a FIRST..LAST chain, that
+//   verifies. The reader looks for one only where the framing puts headers:
+//   from the start of each later block, then from fragment to verified
+//   fragment. Orphan MIDDLE and LAST fragments (the rest of a torn record)
+//   are skipped, and so is the rest of a block after another bad fragment;
+// - or the damage is of a kind no torn write makes: a type above 4, a
+//   fragment crossing its block's end, a FIRST or MIDDLE not ending at it;
+// - or the bad fragment's header looks intact (a known type, a non-zero
+//   checksum field) and bytes other than zeros follow its end in its block.
+//   Those bytes are only tested for being zero, never parsed: they could be
+//   anything, a value's bytes included.
+// Otherwise (the end of the file is reached first) it is a torn tail.
+//
+// A header whose type or checksum field is zero lost bytes to a torn sector
+// (or was never written): its length is not trusted, and the rest of its
+// block is skipped. The one case the framing cannot tell apart: a length
+// damaged so that a fragment in the last block seems to run past the end of
+// the file looks like a torn write; the records after it in that block
+// (less than 32 KiB) are lost, with a warning that says how many bytes.
+//
+// Memory and read-ahead are bounded by one block: the reader never asks the
+// file for more than kWalBlockSize bytes at a time, and while it classifies
+// damage it keeps no payload.
 #pragma once
 
 #include <cstdint>
@@ -16,47 +40,89 @@
 #include <string_view>
 
 #include "core/env.h"
+#include "core/options.h"
 #include "core/status.h"
+#include "core/wal_writer.h"
 
 namespace lsmd {
 
-class WalReader {
+class LogRecordReader {
  public:
   enum class Outcome { kRecord, kEof, kTornTail, kCorruption, kIOError };
 
-  // path is used in error messages; file_size is the log's size on disk.
-  WalReader(std::unique_ptr<SequentialFile> file, std::string path, uint64_t file_size);
-
-  Outcome ReadRecord(std::string* record);
+  virtual ~LogRecordReader() = default;
+  // Once it returns anything but kRecord, it keeps returning that.
+  virtual Outcome ReadRecord(std::string* record) = 0;
   // Offset just past the last whole, valid record read.
-  uint64_t good_bytes() const { return good_bytes_; }
-  // Why reading stopped, for kTornTail (a description), kCorruption and kIOError.
-  const Status& status() const { return status_; }
+  virtual uint64_t good_bytes() const = 0;
+  // Why reading stopped: a description for kTornTail, the error for
+  // kCorruption and kIOError (naming the file and the offset).
+  virtual const Status& status() const = 0;
+};
+
+// What replay does when a log ends in damage, per recovery mode.
+enum class WalDamageAction {
+  kRefuse,      // Open fails with the reader's status
+  kCutAndGoOn,  // truncate the log at good_bytes(), replay the next log
+  kCutAndStop,  // truncate it and stop: later logs only if they continue it
+};
+// REQUIRES: mode is not kDefault (see EffectiveWalRecovery); outcome is
+// kTornTail or kCorruption.
+WalDamageAction ActionOnDamage(WalRecoveryMode mode, LogRecordReader::Outcome outcome);
+
+// A reader for the log file at path (named in messages); file_size is its
+// size on disk. log_number is the one in its name; legacy: a `.log` file.
+std::unique_ptr<LogRecordReader> NewLogRecordReader(std::unique_ptr<SequentialFile> file,
+                                                    std::string path, uint64_t file_size,
+                                                    uint64_t log_number, bool legacy);
+
+class WalReader final : public LogRecordReader {
+ public:
+  WalReader(std::unique_ptr<SequentialFile> file, std::string path, uint64_t file_size,
+            uint64_t log_number);
+
+  Outcome ReadRecord(std::string* record) override;
+  uint64_t good_bytes() const override { return good_bytes_; }
+  const Status& status() const override { return status_; }
 
  private:
-  // Reads until buffer_ holds `need` unconsumed bytes or the file ends.
-  // Buffers the rest of the file (from the current record) and says whether
-  // a valid record starts anywhere after the current one.
-  Status FindLaterRecord(bool* found);
-  // Consumes the rest of the file; *all_zero says whether it held only zeros.
-  Status ScanRestForNonZero(bool* all_zero);
-  Status FillBuffer(size_t need);
-  size_t buffered() const { return buffer_.size() - buffer_pos_; }
+  // What ReadFragment found at the current position.
+  enum class Found {
+    kFragment,  // a fragment that verifies
+    kEnd,       // the clean end of the file (maybe inside a block trailer)
+    kTornEnd,   // a header or fragment cut short by the end of the file
+    kSkipped,   // damage a torn write can leave; the rest of the block is skipped
+    kNotTorn,   // damage no torn write leaves
+  };
+  struct Fragment {
+    WalFragmentType type = WalFragmentType::kZero;
+    std::string_view payload;  // into block_; valid until the next read
+    uint64_t offset = 0;       // of its header
+  };
+
+  Status ReadFragment(Found* found, Fragment* fragment, std::string* why);
+  // Classifies a fragment at pos_ that does not verify; sets pos_ past it.
+  Found Damaged(uint32_t checksum, size_t length, uint8_t type, std::string* why);
+  Status LoadNextBlock();
+  // Reads on after damage at `offset` to say whether it was a torn tail.
+  // in_chain: a verified FIRST starting at chain_start was just read.
+  Outcome Classify(uint64_t offset, std::string why, bool in_chain, uint64_t chain_start);
   Outcome Stop(Outcome outcome, Status status);
-  Status TornTail(std::string_view why) const;
-  Status BadRecord(std::string_view why) const;
+  Status TornTail(uint64_t offset, std::string_view why) const;
+  Status BadRecord(uint64_t offset, std::string_view why) const;
 
   // A WalReader is used by one thread (recovery) at a time.
   std::unique_ptr<SequentialFile> file_;
   std::string path_;
-  uint64_t file_size_;   // Lowered to the real end if the file turns out shorter.
-  uint64_t offset_ = 0;  // File offset of the next record's header.
+  uint64_t file_size_;  // Lowered to the real end if the file turns out shorter.
+  const uint64_t log_number_;
+  std::string block_;         // the current block: kWalBlockSize bytes, fewer at the end
+  uint64_t block_start_ = 0;  // file offset of block_[0]
+  size_t pos_ = 0;            // next unread byte of block_
+  bool loaded_ = false;       // block_ holds the first block or a later one
+  uint64_t read_pos_ = 0;     // file offset of the end of block_
   uint64_t good_bytes_ = 0;
   Status status_;
-  std::string buffer_;  // Read-ahead; bytes before buffer_pos_ are consumed.
-  size_t buffer_pos_ = 0;
-  uint64_t read_pos_ = 0;  // File offset of the end of buffer_.
-  bool eof_ = false;
   bool stopped_ = false;  // Once set, ReadRecord keeps returning stop_outcome_.
   Outcome stop_outcome_ = Outcome::kEof;
   std::string scratch_;  // For SequentialFile::Read.

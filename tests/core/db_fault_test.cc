@@ -87,7 +87,7 @@ TEST_CASE("a failed log append is an error, never a false acknowledgement") {
     auto db = DB::Open(FaultOptions(&env), dir.path());
     REQUIRE(db.ok());
     REQUIRE((*db)->Put("before", "1").ok());
-    env.SetWriteFault(EIO, ".log");
+    env.SetWriteFault(EIO, ".wal");
     CHECK((*db)->Put("during", "2").IsIOError());
     CHECK((*db)->Put("during2", "2").IsIOError());
     std::string value;

@@ -80,7 +80,18 @@ TEST_CASE("file names parse back and the first table is L0_001.sst") {
   CHECK(p.type == FileType::kTable);
   CHECK(p.level == 2);
   CHECK(p.number == 17);
-  CHECK(ParseFileName(LogFileName(5)).type == FileType::kLog);
+  CHECK(LogFileName(5) == "000005.wal");
+  p = ParseFileName(LogFileName(5));
+  CHECK(p.type == FileType::kLog);
+  CHECK(p.number == 5);
+  CHECK_FALSE(p.legacy_log);
+  // Logs of the legacy format keep their old name and are told apart by it.
+  CHECK(LegacyLogFileName(5) == "000005.log");
+  p = ParseFileName("000005.log");
+  CHECK(p.type == FileType::kLog);
+  CHECK(p.number == 5);
+  CHECK(p.legacy_log);
+  CHECK(ParseFileName("x.wal").type == FileType::kUnknown);
   CHECK(ParseFileName("L0_001.sst.tmp").type == FileType::kTemp);
   CHECK(ParseFileName("../L0_001.sst").type == FileType::kUnknown);
   CHECK(ParseFileName("L0_.sst").type == FileType::kUnknown);

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/checksum.h"
 #include "core/coding.h"
 #include "core/env.h"
 #include "core/manifest.h"
@@ -27,6 +28,9 @@ constexpr char kRaw = 0x00;
 constexpr char kRepair = 0x01;
 constexpr char kRepairByteReads = 0x03;    // fuzz_wal: checksums repaired, 1-byte reads
 constexpr char kRepairLongerClaim = 0x11;  // fuzz_wal: the reader is told a larger size
+constexpr char kLegacyRaw = 0x40;          // fuzz_wal: a legacy `.log`, as is
+constexpr char kLegacyRepair = 0x41;       // fuzz_wal: a legacy `.log`, records resealed
+constexpr char kStructured = static_cast<char>(0x80);  // fuzz_wal: records, then damage
 
 lsmd::Env* const env = lsmd::Env::Default();
 
@@ -135,13 +139,42 @@ void MakeTables(const std::string& dir, const std::string& scratch) {
 }
 
 std::string BuildLog(const std::string& scratch, const std::vector<lsmd::WriteBatch>& batches) {
-  const std::string path = scratch + "/000001.log";
+  // fuzz_wal reads every log as number 1, which its checksums depend on.
+  const std::string path = scratch + "/000001.wal";
   auto file = env->NewWritableFile(path);
   Check(file.status(), "create log");
-  lsmd::WalWriter writer(std::move(*file));
+  lsmd::WalWriter writer(std::move(*file), 1);
   for (const lsmd::WriteBatch& b : batches) Check(writer.AddRecord(b.Contents()), "add record");
   Check(writer.Close(), "close log");
   return ReadAll(path);
+}
+
+// The legacy `.log` format: fixed32 length | fixed64 XXH3-64 | payload.
+std::string BuildLegacyLog(const std::vector<lsmd::WriteBatch>& batches) {
+  std::string log;
+  for (const lsmd::WriteBatch& b : batches) {
+    lsmd::PutFixed32(&log, static_cast<uint32_t>(b.Contents().size()));
+    lsmd::PutFixed64(&log, lsmd::Checksum(b.Contents()));
+    log.append(b.Contents());
+  }
+  return log;
+}
+
+// A structured fuzz_wal input (see its header): records of these sizes and
+// flags, then one kind of damage with its two parameters.
+std::string Structured(uint8_t damage, uint32_t position, uint16_t count,
+                       const std::vector<std::pair<uint16_t, uint8_t>>& records) {
+  std::string in(1, static_cast<char>(damage));
+  lsmd::PutFixed32(&in, position);
+  in.push_back(static_cast<char>(count & 0xff));
+  in.push_back(static_cast<char>(count >> 8));
+  in.push_back(static_cast<char>(records.size() - 1));
+  for (const auto& [size, flags] : records) {
+    in.push_back(static_cast<char>(size & 0xff));
+    in.push_back(static_cast<char>(size >> 8));
+    in.push_back(static_cast<char>(flags));
+  }
+  return in + "payload bytes: k\x01v";
 }
 
 void MakeLogs(const std::string& dir, const std::string& scratch) {
@@ -170,6 +203,21 @@ void MakeLogs(const std::string& dir, const std::string& scratch) {
   WriteSeed(dir, "three-batches-size-overstated", kRepairLongerClaim, log);
   WriteSeed(dir, "torn-tail", kRaw, log.substr(0, log.size() - 5));
   WriteSeed(dir, "zero-filled-tail", kRaw, log + std::string(24, '\0'));
+
+  const std::string legacy = BuildLegacyLog(batches);
+  WriteSeed(dir, "legacy-three-batches", kLegacyRepair, legacy);
+  WriteSeed(dir, "legacy-torn-tail", kLegacyRaw, legacy.substr(0, legacy.size() - 5));
+
+  // Structured: small records around one of four blocks (80000 bytes: size
+  // 20000, times 4) and one holding this log's own fragments.
+  const std::vector<std::pair<uint16_t, uint8_t>> shapes = {{100, 0}, {0, 0},     {20000, 1},
+                                                            {300, 2}, {32761, 0}, {50, 0}};
+  WriteSeed(dir, "structured-intact", kStructured, Structured(0, 0, 0, shapes));
+  WriteSeed(dir, "structured-cut", kStructured, Structured(1, 70000, 0, shapes));
+  WriteSeed(dir, "structured-zero-tail", kStructured, Structured(2, 0, 5000, shapes));
+  WriteSeed(dir, "structured-lost-sectors", kStructured,
+            Structured(3, 3, 10, {{100, 0}, {20000, 1}}));
+  WriteSeed(dir, "structured-flipped-bit", kStructured, Structured(4, 12345, 2, shapes));
 }
 
 void MakeManifests(const std::string& dir) {

@@ -218,7 +218,7 @@ TEST_CASE("a log append failing with ENOSPC or EIO is error 13, never a false pu
     }
     REQUIRE(node.Write("k7", std::nullopt).type() == "delete_ok");
 
-    node.env().SetWriteFault(err, ".log");
+    node.env().SetWriteFault(err, ".wal");
     CheckFaultReply(node.Write("k1", "during-fault"), err);
     CheckFaultReply(node.Write("new-key", "during-fault"), err);
     CheckFaultReply(node.Write("k2", std::nullopt), err);

@@ -8,8 +8,9 @@
 //
 // Section offsets come from the file itself, as docs/FORMAT.md describes:
 // the SSTable footer (its last 76 bytes) gives the index, filter and meta
-// blocks, the index gives the data segments; log records are a 12-byte
-// header (fixed32 length, fixed64 checksum) and a payload.
+// blocks, the index gives the data segments; the log's records here are one
+// fragment each in its first 32 KiB block: a 7-byte header (fixed32
+// checksum, fixed16 length, u8 type) and a payload.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -30,7 +31,8 @@ constexpr int kTableKeys = 200;  // 13 data segments of 16 entries (the default 
 constexpr int kLogKeys = 30;     // one log record each
 constexpr size_t kFooterBytes = 76;
 constexpr size_t kChecksumBytes = 8;
-constexpr size_t kLogHeaderBytes = 12;
+constexpr size_t kLogHeaderBytes = 7;
+constexpr size_t kLogBlockBytes = 32 * 1024;
 
 std::string TableKey(int i) { return "t" + std::to_string(1000 + i); }
 std::string LogKey(int i) { return "l" + std::to_string(100 + i); }
@@ -91,12 +93,17 @@ TableLayout ReadTableLayout(const std::string& file) {
   return layout;
 }
 
-// The log records' offsets, each the start of its 12-byte header.
+// The log records' offsets, each the start of its first fragment's header.
 std::vector<uint64_t> ReadLogRecords(const std::string& file) {
   std::vector<uint64_t> records;
   for (uint64_t at = 0; at + kLogHeaderBytes <= file.size();) {
-    records.push_back(at);
-    at += kLogHeaderBytes + Fixed32(file, static_cast<size_t>(at));
+    if (kLogBlockBytes - at % kLogBlockBytes < kLogHeaderBytes) {  // a block's zero trailer
+      at += kLogBlockBytes - at % kLogBlockBytes;
+      continue;
+    }
+    const uint8_t type = static_cast<uint8_t>(file[at + 6]);
+    if (type == 1 || type == 2) records.push_back(at);  // FULL or FIRST
+    at += kLogHeaderBytes + (Fixed32(file, static_cast<size_t>(at) + 4) & 0xffff);
   }
   return records;
 }
@@ -140,7 +147,7 @@ class Store {
     server.process().Signal(SIGKILL);
     REQUIRE(server.process().Wait(10s).has_value());
     for (const auto& entry : fs::directory_iterator(dir_)) {
-      if (entry.path().extension() == ".log" && fs::file_size(entry.path()) > 0) {
+      if (entry.path().extension() == ".wal" && fs::file_size(entry.path()) > 0) {
         REQUIRE(log_.empty());
         log_ = entry.path().filename().string();
       }
@@ -286,22 +293,48 @@ TEST_CASE("a flipped byte in the index, filter, meta block or footer is never a 
 TEST_CASE("a flipped byte in a log record with records after it is never silently dropped") {
   const Store& store = TheStore();
   const uint64_t middle = store.log_records()[kLogKeys / 2];
+  REQUIRE(store.log_records().back() < kLogBlockBytes);  // all in one block, the last
   // The damaged record and every one after it: replaying past damage would
   // reorder writes, and dropping them loses acknowledged data.
   const std::set<std::string> from_middle = LogKeysFrom(kLogKeys / 2);
   CheckCorruption("record payload", store.log(), middle + kLogHeaderBytes + 10, from_middle);
-  CheckCorruption("record checksum", store.log(), middle + 4, from_middle);
-  CheckCorruption("record length, low byte", store.log(), middle, from_middle, 0x01);
-  CheckCorruption("record length, top bit", store.log(), middle + 3, from_middle, 0x80);
+  CheckCorruption("record checksum", store.log(), middle + 1, from_middle);
+  CheckCorruption("record length, low byte", store.log(), middle + 4, from_middle, 0x01);
+  CheckCorruption("record length, top bit", store.log(), middle + 5, from_middle, 0x80);
+  CheckCorruption("record type", store.log(), middle + 6, from_middle);
 }
 
-TEST_CASE("a log record whose flipped length runs past the end of the file is not a torn tail") {
-  // A length byte flipped so the record seems to run past the end of the
-  // file, as a write cut short by a crash would; but valid records follow.
+TEST_CASE("a log length flipped to run past the end of the file is cut with a warning") {
+  // The one damage the log's framing cannot tell from a torn write (docs/
+  // RELIABILITY.md): a record in the last block whose length now runs past
+  // the end of the file. lsmd cuts the log there and says so in a warning.
   const Store& store = TheStore();
   const uint64_t middle = store.log_records()[kLogKeys / 2];
-  CheckCorruption("record length, third byte", store.log(), middle + 2, LogKeysFrom(kLogKeys / 2),
-                  0x01);
+  TempDir work;
+  const std::string dir = store.Copy(work, "data");
+  FlipByte(dir + "/" + store.log(), middle + 5, 0x08);  // length + 2048
+  LsmdServer server(work, dir);
+  REQUIRE(server.ready());
+  const std::string message = server.Stderr();
+  CHECK_MESSAGE(message.find(store.log() + " ends in a torn record") != std::string::npos, message);
+  CHECK(message.find("truncating it at offset " + std::to_string(middle)) != std::string::npos);
+  LineClient client;
+  REQUIRE(client.Connect(server.port()));
+  uint64_t msg_id = 1;
+  for (const std::string& key : AllKeys()) {
+    INFO("key ", key);
+    REQUIRE(client.SendLine(GetLine(msg_id++, key)));
+    std::optional<std::string> reply = client.ReadLine();
+    REQUIRE(reply);
+    boost::json::object body = ReplyBody(*reply);
+    REQUIRE(TypeOf(body) == "get_ok");
+    const boost::json::value* value = body.if_contains("value");
+    if (LogKeysFrom(kLogKeys / 2).count(key) != 0) {
+      CHECK_MESSAGE(value == nullptr, *reply);
+    } else {
+      CHECK_MESSAGE((value && value->is_string() && value->get_string() == ValueOf(key)), *reply);
+    }
+  }
 }
 
 TEST_CASE("a flipped byte in the MANIFEST is never a wrong value") {
