@@ -305,7 +305,7 @@ TEST_CASE("a flipped byte in a log record with records after it is never silentl
 }
 
 TEST_CASE("a log length flipped to run past the end of the file is cut with a warning") {
-  // The one damage the log's framing cannot tell from a torn write (docs/
+  // A damage the log's framing cannot tell from a torn write (docs/
   // RELIABILITY.md): a record in the last block whose length now runs past
   // the end of the file. The default cuts the log there and says so in a
   // warning; absolute refuses.
