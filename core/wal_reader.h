@@ -24,10 +24,11 @@
 //
 // A header whose type or checksum field is zero lost bytes to a torn sector
 // (or was never written): its length is not trusted, and the rest of its
-// block is skipped. The one case the framing cannot tell apart: a length
-// damaged so that a fragment in the last block seems to run past the end of
-// the file looks like a torn write; the records after it in that block
-// (less than 32 KiB) are lost, with a warning that says how many bytes.
+// block is skipped. What the framing cannot tell from a torn write, in the
+// file's last block: a length damaged so that a fragment seems to run past
+// the end of the file, and a type byte damaged to zero. The records after it
+// in that block (less than 32 KiB) go with the tail, and the warning names
+// the offset where the log is cut.
 //
 // Memory and read-ahead are bounded by one block: the reader never asks the
 // file for more than kWalBlockSize bytes at a time, and while it classifies

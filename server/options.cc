@@ -113,6 +113,19 @@ Status ParseSyncMode(const std::optional<RawValue>& raw, SyncMode* out) {
   return Status::OK();
 }
 
+Status ParseWalRecovery(const std::optional<RawValue>& raw, WalRecoveryMode* out) {
+  if (!raw) return Status::OK();
+  std::string mode = ToLower(Trim(raw->text));
+  for (WalRecoveryMode known : {WalRecoveryMode::kTolerateCorruptedTail,
+                                WalRecoveryMode::kPointInTime, WalRecoveryMode::kAbsolute}) {
+    if (mode == WalRecoveryModeName(known)) {
+      *out = known;
+      return Status::OK();
+    }
+  }
+  return raw->Invalid("is not a log recovery mode (use tolerate-tail, point-in-time or absolute)");
+}
+
 Status ParseSwitch(const std::optional<RawValue>& raw, bool* out) {
   if (!raw) return Status::OK();
   std::string text = ToLower(Trim(raw->text));
@@ -214,6 +227,10 @@ po::options_description Describe() {
        "sparse index samples every Nth key (default 16)")
       ("sync", text()->value_name("always|none"),
        "always: acknowledge a write after fdatasync; none: never sync (default always)")
+      ("wal-recovery", text()->value_name("tolerate-tail|point-in-time|absolute"),
+       "a damaged log at start: cut a torn tail and refuse other damage; keep what "
+       "precedes the first damage; or refuse any (default tolerate-tail with --sync "
+       "always, point-in-time with --sync none)")
       ("max-line-bytes", text()->value_name("N"),
        "longest request line; longer gets error 12 and the connection closes (default 1048576)")
       ("max-connections", text()->value_name("N"),
@@ -265,6 +282,7 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
            ParseInteger(raw.Get("bloom-bits-per-key"), 1, 64, &options->bloom_bits_per_key),
            ParseInteger(raw.Get("index-interval"), 1, 1 << 16, &options->index_interval),
            ParseSyncMode(raw.Get("sync"), &options->sync),
+           ParseWalRecovery(raw.Get("wal-recovery"), &options->wal_recovery),
            ParseInteger(raw.Get("max-line-bytes"), 1, int64_t{1} << 30, &options->max_line_bytes),
            ParseInteger(raw.Get("max-connections"), 1, 1 << 20, &options->max_connections),
            ParseNonEmpty(raw.Get("node-id"), &options->node_id),
@@ -320,6 +338,7 @@ Options ServerOptions::ToEngineOptions() const {
   engine.bloom_bits_per_key = bloom_bits_per_key;
   engine.index_interval = index_interval;
   engine.sync = sync;
+  engine.wal_recovery = wal_recovery;
   engine.test_flush_delay = test_flush_delay;
   return engine;
 }
@@ -329,6 +348,7 @@ std::string ServerOptions::DescribeSettings() const {
   out << "threads=" << threads << " memtable_bytes=" << memtable_bytes
       << " bloom_bits_per_key=" << bloom_bits_per_key << " index_interval=" << index_interval
       << " sync=" << (sync == SyncMode::kAlways ? "always" : "none")
+      << " wal_recovery=" << WalRecoveryModeName(EffectiveWalRecovery(wal_recovery, sync))
       << " max_line_bytes=" << max_line_bytes << " max_connections=" << max_connections;
   if (resp_listen) {
     out << " resp_max_bulk_bytes=" << resp_max_bulk_bytes

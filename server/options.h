@@ -45,6 +45,8 @@ struct ServerOptions {
   int bloom_bits_per_key = 10;
   int index_interval = 16;
   SyncMode sync = SyncMode::kAlways;
+  // kDefault: resolved against sync (core/options.h).
+  WalRecoveryMode wal_recovery = WalRecoveryMode::kDefault;
   size_t max_line_bytes = 1 << 20;
   size_t max_connections = 1024;
   std::string node_id = "n1";

@@ -305,14 +305,23 @@ TEST_CASE("a flipped byte in a log record with records after it is never silentl
 }
 
 TEST_CASE("a log length flipped to run past the end of the file is cut with a warning") {
-  // The one damage the log's framing cannot tell from a torn write (docs/
+  // A damage the log's framing cannot tell from a torn write (docs/
   // RELIABILITY.md): a record in the last block whose length now runs past
-  // the end of the file. lsmd cuts the log there and says so in a warning.
+  // the end of the file. The default cuts the log there and says so in a
+  // warning; absolute refuses.
   const Store& store = TheStore();
   const uint64_t middle = store.log_records()[kLogKeys / 2];
   TempDir work;
   const std::string dir = store.Copy(work, "data");
   FlipByte(dir + "/" + store.log(), middle + 5, 0x08);  // length + 2048
+  {
+    LsmdServer server(work, dir, {"--wal-recovery", "absolute"});
+    REQUIRE_FALSE(server.ready());
+    CHECK(server.process().Wait(10s) == std::optional<int>(1));
+    CHECK_MESSAGE(server.Stderr().find(store.log() + ": torn record at offset " +
+                                       std::to_string(middle)) != std::string::npos,
+                  server.Stderr());
+  }
   LsmdServer server(work, dir);
   REQUIRE(server.ready());
   const std::string message = server.Stderr();
