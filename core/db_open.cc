@@ -105,6 +105,9 @@ Status DB::Impl::ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* 
 }
 
 Status DB::Impl::Open() {
+  // No other thread sees the engine before Open returns: mu_ is held across
+  // the I/O below for the analysis' sake only, never contended.
+  MutexLock guard(&mu_);
   Status s = env_->CreateDirIfMissing(dir_);
   if (!s.ok()) return s;
   auto lock = env_->LockFile(dir_ + "/" + kLockFileName);
@@ -191,14 +194,13 @@ Status DB::Impl::Open() {
   boost::asio::post(flush_strand_, [] { pthread_setname_np(pthread_self(), "lsmd-flush"); });
   boost::asio::post(compaction_strand_,
                     [] { pthread_setname_np(pthread_self(), "lsmd-compact"); });
-  std::lock_guard guard(mu_);
   MaybeScheduleCompaction();
   return Status::OK();
 }
 
 Status DB::Impl::Close() {
   {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(&write_mu_);
     if (writes_closed_) return Status::OK();
     writes_closed_ = true;
     stop_commit_thread_ = true;
@@ -206,11 +208,11 @@ Status DB::Impl::Close() {
   {
     // Wakes a writer stalled on a full frozen queue (it gives up) and stops
     // new compactions and flush retries; queued flushes still run.
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     closing_ = true;
   }
-  bg_cv_.notify_all();
-  commit_cv_.notify_all();
+  bg_cv_.SignalAll();
+  commit_cv_.SignalAll();
   if (commit_thread_.joinable()) commit_thread_.join();  // drains the queue first
 
   Status s;
@@ -234,7 +236,7 @@ Status DB::Impl::Close() {
   std::vector<CompactCallback> compact_waiters;
   TableList retired;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (FrozenMemTable& f : imm_) {
       for (auto& w : f.ticket->waiters) flush_waiters.push_back(std::move(w));
       f.ticket->waiters.clear();

@@ -39,17 +39,17 @@ constexpr auto kMinSwitchInterval = std::chrono::milliseconds(50);
 Status DB::Impl::Write(WriteBatch batch) {
   PendingWrite w;
   w.batch = std::move(batch);
-  std::unique_lock lock(write_mu_);
+  MutexLock lock(&write_mu_);
   if (writes_closed_) return Status::InvalidArgument("engine is closed");
   write_queue_.push_back(&w);
   // Wait until our write is done or nobody is committing; in the latter case
   // this thread commits (its own write and whatever queued behind it).
-  write_cv_.wait(lock, [&] { return w.finished || !committing_; });
+  while (!w.finished && committing_) write_cv_.Wait(&write_mu_);
   if (w.finished) return w.status;
   committing_ = true;
-  lock.unlock();
+  lock.Unlock();
   CommitLoop(&w);
-  lock.lock();
+  lock.Lock();
   ReleaseCommitterRole();
   return w.status;
 }
@@ -57,16 +57,16 @@ Status DB::Impl::Write(WriteBatch batch) {
 void DB::Impl::ReleaseCommitterRole() {
   committing_ = false;
   if (!write_queue_.empty()) {
-    write_cv_.notify_all();
-    commit_cv_.notify_one();
+    write_cv_.SignalAll();
+    commit_cv_.Signal();
   } else if (stop_commit_thread_) {
-    commit_cv_.notify_one();  // Close() waits for the last committer to finish
+    commit_cv_.Signal();  // Close() waits for the last committer to finish
   }
 }
 
 bool DB::Impl::TryCommitInline(PendingWrite* w) {
   {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(&write_mu_);
     // Queued writes were accepted first: committing past them would reorder.
     if (writes_closed_ || committing_ || !write_queue_.empty()) return false;
     committing_ = true;
@@ -80,7 +80,7 @@ bool DB::Impl::TryCommitInline(PendingWrite* w) {
     struct GiveBackRole {
       DB::Impl* impl;
       ~GiveBackRole() {
-        std::lock_guard guard(impl->write_mu_);
+        MutexLock guard(&impl->write_mu_);
         impl->ReleaseCommitterRole();
       }
     } give_back{this};
@@ -93,9 +93,9 @@ bool DB::Impl::TryCommitInline(PendingWrite* w) {
 }
 
 void DB::Impl::Enqueue(PendingWrite* w) {
-  std::unique_lock lock(write_mu_);
+  MutexLock lock(&write_mu_);
   if (writes_closed_) {
-    lock.unlock();
+    lock.Unlock();
     Status closed = Status::InvalidArgument("engine is closed");
     if (w->kind == PendingWrite::Kind::kFreeze) {
       w->flush_done(closed);
@@ -106,7 +106,7 @@ void DB::Impl::Enqueue(PendingWrite* w) {
     return;
   }
   write_queue_.push_back(w);
-  if (!committing_) commit_cv_.notify_one();
+  if (!committing_) commit_cv_.Signal();
 }
 
 void DB::Impl::WriteAsync(WriteBatch batch, WriteCallback done) {
@@ -141,18 +141,19 @@ void DB::Impl::FlushAsync(FlushCallback done) {
 }
 
 void DB::Impl::CommitThreadMain() {
-  std::unique_lock lock(write_mu_);
+  MutexLock lock(&write_mu_);
   while (true) {
-    commit_cv_.wait(lock, [&] {
-      return (stop_commit_thread_ && !committing_) || (!committing_ && !write_queue_.empty());
-    });
+    // Until nobody commits, and there is work or the engine is closing.
+    while (committing_ || (write_queue_.empty() && !stop_commit_thread_)) {
+      commit_cv_.Wait(&write_mu_);
+    }
     if (write_queue_.empty() && stop_commit_thread_) return;
     committing_ = true;
-    lock.unlock();
+    lock.Unlock();
     CommitLoop(nullptr);
-    lock.lock();
+    lock.Lock();
     committing_ = false;
-    write_cv_.notify_all();
+    write_cv_.SignalAll();
   }
 }
 
@@ -161,7 +162,7 @@ void DB::Impl::CommitLoop(PendingWrite* mine) {
   while (true) {
     group.clear();
     {
-      std::lock_guard lock(write_mu_);
+      MutexLock lock(&write_mu_);
       if (write_queue_.empty() || (mine != nullptr && mine->finished)) return;
       PendingWrite* first = write_queue_.front();
       write_queue_.pop_front();
@@ -190,14 +191,14 @@ void DB::Impl::CommitLoop(PendingWrite* mine) {
     Status s = CommitWrites(group);
     std::vector<PendingWrite*> async_done;
     {
-      std::lock_guard lock(write_mu_);
+      MutexLock lock(&write_mu_);
       for (PendingWrite* w : group) {
         w->status = s;
         w->finished = true;
         if (w->write_done) async_done.push_back(w);
       }
     }
-    write_cv_.notify_all();
+    write_cv_.SignalAll();
     for (PendingWrite* w : async_done) {
       w->write_done(s);
       delete w;
@@ -206,10 +207,13 @@ void DB::Impl::CommitLoop(PendingWrite* mine) {
 }
 
 Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_wait) {
-  std::unique_lock lock(mu_);
-  Status s = MakeRoomForWrite(lock, /*force=*/false, would_wait);
-  MemTable* mem = mem_.get();
-  lock.unlock();
+  Status s;
+  MemTable* mem;
+  {
+    MutexLock lock(&mu_);
+    s = MakeRoomForWrite(/*force=*/false, would_wait);
+    mem = mem_.get();
+  }
   RetireOldLog();
   if (!s.ok() || (would_wait != nullptr && *would_wait)) return s;
 
@@ -249,11 +253,11 @@ Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_
 }
 
 void DB::Impl::CommitFreeze(PendingWrite* freeze) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   retry_pending_ = false;  // an explicit flush retries a failed one now
   if (mem_->entries() == 0 && !log_broken_) {
     if (imm_.empty()) {
-      lock.unlock();
+      lock.Unlock();
       freeze->flush_done(FlushResult{});  // nothing to flush: no file written
     } else {
       // Complete when the newest frozen MemTable (flushed last) is durable.
@@ -262,14 +266,14 @@ void DB::Impl::CommitFreeze(PendingWrite* freeze) {
     }
     return;
   }
-  Status s = MakeRoomForWrite(lock, /*force=*/true);
+  Status s = MakeRoomForWrite(/*force=*/true);
   if (s.ok() && !imm_.empty()) {
     imm_.back().ticket->waiters.push_back(std::move(freeze->flush_done));
-    lock.unlock();
+    lock.Unlock();
     RetireOldLog();
     return;
   }
-  lock.unlock();
+  lock.Unlock();
   RetireOldLog();
   if (s.ok()) {
     freeze->flush_done(FlushResult{});  // only a broken, empty log was replaced
@@ -278,8 +282,7 @@ void DB::Impl::CommitFreeze(PendingWrite* freeze) {
   }
 }
 
-Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force,
-                                  bool* would_wait) {
+Status DB::Impl::MakeRoomForWrite(bool force, bool* would_wait) {
   bool allow_delay = !force;
   bool counted_stall = false;
   const auto deadline = std::chrono::steady_clock::now() + options_.write_stall_timeout;
@@ -292,9 +295,9 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
       }
       // Give compaction a little room rather than hitting the hard stop later.
       write_slowdowns_.fetch_add(1, std::memory_order_relaxed);
-      lock.unlock();
+      mu_.Unlock();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      lock.lock();
+      mu_.Lock();
       allow_delay = false;
       continue;
     }
@@ -322,7 +325,7 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
         MaybeScheduleFlush();
         MaybeScheduleCompaction();
       }
-      if (bg_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      if (bg_cv_.WaitUntil(&mu_, deadline) == std::cv_status::timeout) {
         return Status::Busy("write stalled longer than " +
                             std::to_string(options_.write_stall_timeout.count()) +
                             " ms waiting for " + (frozen_full ? "a flush" : "compaction"));
@@ -330,7 +333,7 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
       continue;
     }
     if (!next_log_) {
-      Status s = PrepareNextLog(lock);
+      Status s = PrepareNextLog();
       if (!s.ok()) return s;
       continue;  // mu_ was released: look at the state again
     }
@@ -354,9 +357,9 @@ bool DB::Impl::MemTableFull(size_t bytes, std::chrono::steady_clock::time_point 
   return bytes >= kMemTableFloorBytes || now - last_switch_ >= kMinSwitchInterval;
 }
 
-Status DB::Impl::PrepareNextLog(std::unique_lock<std::mutex>& lock) {
+Status DB::Impl::PrepareNextLog() {
   const uint64_t number = next_log_number_++;
-  lock.unlock();
+  mu_.Unlock();
   const std::string path = dir_ + "/" + LogFileName(number);
   auto file = env_->NewWritableFile(path);
   Status s = file.status();
@@ -371,7 +374,7 @@ Status DB::Impl::PrepareNextLog(std::unique_lock<std::mutex>& lock) {
     (*file)->Close();
     env_->RemoveFile(path);
   }
-  lock.lock();
+  mu_.Lock();
   return s;
 }
 
@@ -400,7 +403,7 @@ Status DB::Impl::SetMemTableThreshold(size_t bytes) {
   if (bytes == 0 || bytes > (size_t{1} << 30)) {
     return Status::InvalidArgument("memtable threshold must be from 1 byte to 1 GiB");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   memtable_threshold_ = bytes;
   return Status::OK();
 }
