@@ -399,42 +399,42 @@ Status Env::WriteFileAtomically(const std::string& dir, const std::string& name,
 }
 
 void FaultInjectionEnv::SetWriteFault(int err, std::string path_filter) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   write_errno_ = err;
   write_filter_ = std::move(path_filter);
 }
 
 void FaultInjectionEnv::SetReadFault(int err, std::string path_filter) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   read_errno_ = err;
   read_filter_ = std::move(path_filter);
 }
 
 void FaultInjectionEnv::ClearFaults() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   write_errno_ = 0;
   read_errno_ = 0;
 }
 
 int FaultInjectionEnv::write_faults_injected() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return write_faults_;
 }
 
 int FaultInjectionEnv::read_faults_injected() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return read_faults_;
 }
 
 int FaultInjectionEnv::WriteFaultFor(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (write_errno_ == 0 || path.find(write_filter_) == std::string::npos) return 0;
   ++write_faults_;
   return write_errno_;
 }
 
 int FaultInjectionEnv::ReadFaultFor(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (read_errno_ == 0 || path.find(read_filter_) == std::string::npos) return 0;
   ++read_faults_;
   return read_errno_;

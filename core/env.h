@@ -9,11 +9,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace lsmd {
@@ -139,13 +139,13 @@ class FaultInjectionEnv : public Env {
 
  private:
   Env* const base_;
-  mutable std::mutex mu_;
-  int write_errno_ = 0;       // GUARDED_BY(mu_)
-  std::string write_filter_;  // GUARDED_BY(mu_)
-  int read_errno_ = 0;        // GUARDED_BY(mu_)
-  std::string read_filter_;   // GUARDED_BY(mu_)
-  int write_faults_ = 0;      // GUARDED_BY(mu_)
-  int read_faults_ = 0;       // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  int write_errno_ GUARDED_BY(mu_) = 0;
+  std::string write_filter_ GUARDED_BY(mu_);
+  int read_errno_ GUARDED_BY(mu_) = 0;
+  std::string read_filter_ GUARDED_BY(mu_);
+  int write_faults_ GUARDED_BY(mu_) = 0;
+  int read_faults_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lsmd
