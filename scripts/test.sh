@@ -6,6 +6,9 @@
 #   scripts/test.sh unit asan    only the named stages
 #
 # Stages:
+#   thread-safety  clang build of every target (bench aside) with the lock
+#           annotations checked (LSMD_THREAD_SAFETY: -Wthread-safety as
+#           errors); builds only, runs nothing (about 3 minutes)
 #   unit    RelWithDebInfo build, every doctest suite through CTest (engine,
 #           protocol, the server integration tests that start the real
 #           binary on port 0, and the short crash-and-restart torture run)
@@ -37,8 +40,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
-ALL_STAGES=(asan resp cluster tsan fuzz docker bench)
-KNOWN_STAGES=(unit asan resp cluster tsan fuzz fuzz-long docker bench)
+ALL_STAGES=(thread-safety asan resp cluster tsan fuzz docker bench)
+KNOWN_STAGES=(thread-safety unit asan resp cluster tsan fuzz fuzz-long docker bench)
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=("${ALL_STAGES[@]}")
 
@@ -49,6 +52,19 @@ stage_unit() {
   cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build/test -j"$JOBS"
   ctest --test-dir build/test -j"$JOBS" --output-on-failure --timeout 600
+}
+
+# The annotations of core/thread_annotations.h checked by clang: a finding
+# is a compile error. First in the default set, being the quickest to fail.
+# Build only, -O0 without debug info: the analysis runs in the front end,
+# so optimizing would only cost time.
+stage_thread_safety() {
+  log "thread-safety: clang build of every target with the lock annotations checked"
+  scripts/install-deps.sh clang
+  cmake -S . -B build/thread-safety -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0" \
+    -DLSMD_THREAD_SAFETY=ON -DLSMD_BUILD_BENCH=OFF >/dev/null
+  cmake --build build/thread-safety -j"$JOBS"
 }
 
 # Sanitizer builds: -O1 keeps them quick to build and still fast to run.
@@ -136,6 +152,7 @@ stage_bench() {
 scripts/install-deps.sh
 for stage in "${STAGES[@]}"; do
   case "$stage" in
+    thread-safety) stage_thread_safety ;;
     unit) stage_unit ;;
     asan) stage_asan ;;
     resp) stage_resp ;;
