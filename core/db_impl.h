@@ -1,10 +1,11 @@
 // DB::Impl: the engine's state and the threads that own it.
 //
 // Threads and what they own:
-// - The committer: whichever thread runs CommitLoop (a synchronous writer that
-//   found no committer active, or the engine's commit thread for async
-//   writes), or TryCommitInline (an async writer under SyncMode::kNone). Exactly one at a time
-//   (committing_). It alone appends to log_, inserts into mem_ and switches MemTables, so the
+// - The committer: whichever thread holds CommitPipeline's committer role
+//   (commit_pipeline.h: a synchronous writer, the commit thread, or an async
+//   writer on the inline road under SyncMode::kNone). Exactly one at a time;
+//   the pipeline calls CommitGroup and CommitFreeze only from it. It alone
+//   appends to log_, inserts into mem_ and switches MemTables, so the
 //   skiplist has one writer.
 // - The flush strand (flush_strand_): writes frozen MemTables to L0 tables,
 //   oldest first, one at a time.
@@ -16,8 +17,12 @@
 //   A reader never drops the last reference to a table (obsolete_tables_
 //   holds one), so no unlink or munmap ever runs on a request thread.
 //
-// Lock order: write_mu_ and manifest_mu_ are each taken before mu_, never
-// while holding it; write_mu_ and manifest_mu_ are never held together.
+// Lock order: the pipeline's mutex (the commit queue's) and manifest_mu_
+// are each taken before mu_, never while holding it; those two are never
+// held together. The pipeline calls CommitGroup and CommitFreeze with its
+// mutex released. Checked by the thread safety analysis where one class
+// holds both locks (manifest_mu_ ACQUIRED_BEFORE mu_); the pipeline's
+// mutex is another object's, so that half of the rule is this comment.
 #pragma once
 
 #include <atomic>
@@ -29,9 +34,9 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "core/commit_pipeline.h"
 #include "core/db.h"
 #include "core/manifest.h"
 #include "core/memtable.h"
@@ -62,37 +67,26 @@ struct FrozenMemTable {
   std::shared_ptr<FlushTicket> ticket;
 };
 
-// One request in the commit queue: a batch of writes, or a request to freeze
-// the MemTable (an explicit flush), ordered with the writes around it.
-struct PendingWrite {
-  enum class Kind { kWrite, kFreeze };
-  Kind kind = Kind::kWrite;
-  WriteBatch batch;
-  DB::WriteCallback write_done;  // async writes; null for synchronous ones
-  DB::FlushCallback flush_done;  // kFreeze
-  // A conditional write: fills batch on the committer, which commits it as
-  // a group of its own (so it reads every earlier write, applied).
-  DB::DecideFn decide;
-  // Guarded by DB::Impl::write_mu_ (another object's mutex: not expressible
-  // as an annotation). Synchronous writers wait on finished.
-  bool finished = false;
-  Status status;
-};
-
-class DB::Impl {
+class DB::Impl final : private GroupCommitter {
  public:
   Impl(const Options& options, std::string dir);
   ~Impl();
 
   // db_open.cc
-  Status Open() EXCLUDES(mu_, write_mu_, manifest_mu_);
-  Status Close() EXCLUDES(mu_, write_mu_, manifest_mu_);
+  Status Open() EXCLUDES(mu_, manifest_mu_);
+  Status Close() EXCLUDES(mu_, manifest_mu_);
+
+  // The commit path is CommitPipeline's (commit_pipeline.h).
+  Status Write(WriteBatch batch) EXCLUDES(mu_) { return pipeline_.Write(std::move(batch)); }
+  void WriteAsync(WriteBatch batch, WriteCallback done) EXCLUDES(mu_) {
+    pipeline_.WriteAsync(std::move(batch), std::move(done));
+  }
+  void ConditionalWriteAsync(DecideFn decide, WriteCallback done) EXCLUDES(mu_) {
+    pipeline_.ConditionalWriteAsync(std::move(decide), std::move(done));
+  }
+  void FlushAsync(FlushCallback done) EXCLUDES(mu_) { pipeline_.FlushAsync(std::move(done)); }
 
   // db_write.cc
-  Status Write(WriteBatch batch) EXCLUDES(mu_, write_mu_);
-  void WriteAsync(WriteBatch batch, WriteCallback done) EXCLUDES(mu_, write_mu_);
-  void ConditionalWriteAsync(DecideFn decide, WriteCallback done) EXCLUDES(mu_, write_mu_);
-  void FlushAsync(FlushCallback done) EXCLUDES(mu_, write_mu_);
   Status SetMemTableThreshold(size_t bytes) EXCLUDES(mu_);
 
   // db_read.cc
@@ -104,7 +98,7 @@ class DB::Impl {
   DBStats GetStats() EXCLUDES(mu_);
 
   // compaction_driver.cc
-  void CompactAllAsync(CompactCallback done) EXCLUDES(mu_, write_mu_);
+  void CompactAllAsync(CompactCallback done) EXCLUDES(mu_);
   void BeginShutdown() EXCLUDES(mu_);
 
   void PauseBackgroundWork() EXCLUDES(mu_);
@@ -113,31 +107,21 @@ class DB::Impl {
   void ResumeCompaction() EXCLUDES(mu_);
 
  private:
-  // --- commit pipeline (db_write.cc) ---
-  // Runs on the commit thread: becomes the committer whenever async work waits.
-  void CommitThreadMain() EXCLUDES(write_mu_);
-  // Caller set committing_. Commits groups until the queue is empty or, when
-  // mine is given, until mine is finished.
-  void CommitLoop(PendingWrite* mine) EXCLUDES(write_mu_, mu_);
-  // Commits a group of writes (or one freeze request). Committer only.
-  // With would_wait given, returns at once, committing nothing and setting
-  // *would_wait, where MakeRoomForWrite would have to sleep.
-  Status CommitWrites(std::span<PendingWrite* const> group, bool* would_wait = nullptr)
+  // --- the committer's work (db_write.cc) ---
+  // GroupCommitter, called by the pipeline's committer: one call at a time.
+  // CommitGroup: MakeRoomForWrite, decide (a conditional write), one log
+  // record and (kAlways) one sync, the MemTable inserts. With would_wait
+  // given, returns at once, committing nothing and setting *would_wait,
+  // where MakeRoomForWrite would have to sleep.
+  Status CommitGroup(std::span<PendingWrite* const> group, bool* would_wait) override
       EXCLUDES(mu_);
-  void CommitFreeze(PendingWrite* freeze) EXCLUDES(mu_);
-  // Under SyncMode::kNone an async write whose commit cannot block (no
-  // committer active, nothing queued, no stall or slowdown due) is committed
-  // by the calling thread: no hand-off to the commit thread and back, which
-  // the profile showed as a third of a put's cost. True if it was committed
-  // (w->write_done has run); false leaves *w untouched for the queue.
-  bool TryCommitInline(PendingWrite* w) EXCLUDES(write_mu_, mu_);
+  // Freezes the MemTable; answers once its flush is durable.
+  void CommitFreeze(PendingWrite* freeze) override EXCLUDES(mu_);
   // Committer. Waits out stalls, freezes a full MemTable, releasing mu_
   // while it sleeps or creates the next log. force: freeze even if below the
   // threshold. With would_wait given, never sleeps: sets *would_wait and
   // returns instead.
   Status MakeRoomForWrite(bool force, bool* would_wait = nullptr) REQUIRES(mu_);
-  // Hands the committer role on after a commit.
-  void ReleaseCommitterRole() REQUIRES(write_mu_);
   // Committer, next_log_ prepared. Starts a new log and MemTable.
   Status SwitchMemTable() REQUIRES(mu_);
   // Committer. Creates the next log file (and, under kAlways, syncs the
@@ -150,7 +134,6 @@ class DB::Impl {
   // and (for a tiny threshold) not too soon after the last switch; see
   // kMemTableFloorBytes in db_write.cc.
   bool MemTableFull(size_t bytes, std::chrono::steady_clock::time_point now) const REQUIRES(mu_);
-  void Enqueue(PendingWrite* w) EXCLUDES(write_mu_);
 
   // --- background work (db_flush.cc, compaction_driver.cc) ---
   void MaybeScheduleFlush() REQUIRES(mu_);
@@ -228,15 +211,9 @@ class DB::Impl {
   bool log_broken_ = false;  // an append failed: never append to this log again
   uint64_t last_sequence_ = 0;
 
-  // Commit queue.
-  Mutex write_mu_ ACQUIRED_BEFORE(mu_);
-  CondVar write_cv_;   // a write finished, or committing_ was released
-  CondVar commit_cv_;  // wakes the commit thread
-  std::deque<PendingWrite*> write_queue_ GUARDED_BY(write_mu_);
-  bool committing_ GUARDED_BY(write_mu_) = false;
-  bool writes_closed_ GUARDED_BY(write_mu_) = false;
-  bool stop_commit_thread_ GUARDED_BY(write_mu_) = false;
-  std::thread commit_thread_;
+  // The commit queue and the committer role: calls CommitGroup and
+  // CommitFreeze. Declared after everything those use.
+  CommitPipeline pipeline_{this, /*allow_inline=*/options_.sync == SyncMode::kNone};
 
   // Two background threads, each a strand of its own: flushes on one,
   // compactions and table removal on the other.

@@ -187,10 +187,7 @@ Status DB::Impl::Open() {
 
   mem_ = std::make_shared<MemTable>(memtable_threshold_);
   RebuildReadView();
-  commit_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "lsmd-commit");
-    CommitThreadMain();
-  });
+  pipeline_.Start();
   boost::asio::post(flush_strand_, [] { pthread_setname_np(pthread_self(), "lsmd-flush"); });
   boost::asio::post(compaction_strand_,
                     [] { pthread_setname_np(pthread_self(), "lsmd-compact"); });
@@ -200,20 +197,15 @@ Status DB::Impl::Open() {
 
 Status DB::Impl::Close() {
   {
-    MutexLock lock(&write_mu_);
-    if (writes_closed_) return Status::OK();
-    writes_closed_ = true;
-    stop_commit_thread_ = true;
-  }
-  {
     // Wakes a writer stalled on a full frozen queue (it gives up) and stops
     // new compactions and flush retries; queued flushes still run.
     MutexLock lock(&mu_);
     closing_ = true;
   }
   bg_cv_.SignalAll();
-  commit_cv_.SignalAll();
-  if (commit_thread_.joinable()) commit_thread_.join();  // drains the queue first
+  // Refuses new writes, commits the queued ones (a stall now fails them
+  // at once), stops the commit thread.
+  if (!pipeline_.Close()) return Status::OK();  // closed already
 
   Status s;
   if (log_) {

@@ -1,14 +1,17 @@
-// The write path: commit queue, group commit, MemTable switch.
+// The write path on the engine's side: what the committer does with a group
+// (CommitGroup) or a freeze (CommitFreeze), and the MemTable switch. The
+// queue, group formation and who commits are CommitPipeline's
+// (commit_pipeline.h).
 //
-// A put: DB::Put -> Write -> Enqueue -> CommitLoop (this thread, if no
-// committer is active) -> CommitWrites: MakeRoomForWrite (maybe
-// FreezeMemTable via SwitchMemTable), one log record for the whole group,
-// one fdatasync under SyncMode::kAlways, MemTable inserts, then every writer
-// of the group is answered. An async put under SyncMode::kNone takes a
-// shorter road when nothing waits: WriteAsync -> TryCommitInline ->
-// CommitWrites on the caller's own thread, answered before it returns. A
-// conditional write (ConditionalWriteAsync) takes the same roads but always
-// commits in a group of its own, deciding its batch on the committer.
+// A put: DB::Put -> CommitPipeline::Write -> (on the committer) CommitGroup:
+// MakeRoomForWrite (maybe freezing the MemTable via SwitchMemTable), one
+// log record for the whole group, one fdatasync under SyncMode::kAlways,
+// MemTable inserts; then the pipeline answers every writer of the group. An
+// async put under SyncMode::kNone takes a shorter road when nothing waits:
+// CommitPipeline::WriteAsync -> CommitGroup on the caller's own thread,
+// answered before it returns. A conditional write (ConditionalWriteAsync)
+// takes the same roads but always commits in a group of its own, deciding
+// its batch here, on the committer.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -19,10 +22,6 @@
 
 namespace lsmd {
 namespace {
-
-// A group stops growing here, so one huge write does not delay small ones
-// behind it for long and a group's record stays bounded.
-constexpr size_t kMaxGroupBytes = 1 << 20;
 
 // A threshold below kMemTableFloorBytes (the sample cases use 1024 bytes) is
 // honoured, but such a small MemTable is switched at most once per
@@ -36,177 +35,7 @@ constexpr auto kMinSwitchInterval = std::chrono::milliseconds(50);
 
 }  // namespace
 
-Status DB::Impl::Write(WriteBatch batch) {
-  PendingWrite w;
-  w.batch = std::move(batch);
-  MutexLock lock(&write_mu_);
-  if (writes_closed_) return Status::InvalidArgument("engine is closed");
-  write_queue_.push_back(&w);
-  // Wait until our write is done or nobody is committing; in the latter case
-  // this thread commits (its own write and whatever queued behind it).
-  while (!w.finished && committing_) write_cv_.Wait(&write_mu_);
-  if (w.finished) return w.status;
-  committing_ = true;
-  lock.Unlock();
-  CommitLoop(&w);
-  lock.Lock();
-  ReleaseCommitterRole();
-  return w.status;
-}
-
-void DB::Impl::ReleaseCommitterRole() {
-  committing_ = false;
-  if (!write_queue_.empty()) {
-    write_cv_.SignalAll();
-    commit_cv_.Signal();
-  } else if (stop_commit_thread_) {
-    commit_cv_.Signal();  // Close() waits for the last committer to finish
-  }
-}
-
-bool DB::Impl::TryCommitInline(PendingWrite* w) {
-  {
-    MutexLock lock(&write_mu_);
-    // Queued writes were accepted first: committing past them would reorder.
-    if (writes_closed_ || committing_ || !write_queue_.empty()) return false;
-    committing_ = true;
-  }
-
-  bool would_wait = false;
-  Status s;
-  {
-    // Given back on every way out: were a bad_alloc to escape the commit
-    // with the role still taken, every later write would queue forever.
-    struct GiveBackRole {
-      DB::Impl* impl;
-      ~GiveBackRole() {
-        MutexLock guard(&impl->write_mu_);
-        impl->ReleaseCommitterRole();
-      }
-    } give_back{this};
-    PendingWrite* const group[] = {w};
-    s = CommitWrites(group, &would_wait);
-  }
-  if (would_wait) return false;  // nothing was written (nor decided): queue it instead
-  w->write_done(s);
-  return true;
-}
-
-void DB::Impl::Enqueue(PendingWrite* w) {
-  MutexLock lock(&write_mu_);
-  if (writes_closed_) {
-    lock.Unlock();
-    Status closed = Status::InvalidArgument("engine is closed");
-    if (w->kind == PendingWrite::Kind::kFreeze) {
-      w->flush_done(closed);
-    } else {
-      w->write_done(closed);
-    }
-    delete w;
-    return;
-  }
-  write_queue_.push_back(w);
-  if (!committing_) commit_cv_.Signal();
-}
-
-void DB::Impl::WriteAsync(WriteBatch batch, WriteCallback done) {
-  if (options_.sync == SyncMode::kNone) {
-    // On the stack: the inline road (the common one) allocates nothing more.
-    PendingWrite local;
-    local.batch = std::move(batch);
-    local.write_done = std::move(done);
-    if (TryCommitInline(&local)) return;
-    Enqueue(new PendingWrite(std::move(local)));
-    return;
-  }
-  auto* w = new PendingWrite;
-  w->batch = std::move(batch);
-  w->write_done = std::move(done);
-  Enqueue(w);
-}
-
-void DB::Impl::ConditionalWriteAsync(DecideFn decide, WriteCallback done) {
-  auto w = std::make_unique<PendingWrite>();
-  w->decide = std::move(decide);
-  w->write_done = std::move(done);
-  if (options_.sync == SyncMode::kNone && TryCommitInline(w.get())) return;
-  Enqueue(w.release());
-}
-
-void DB::Impl::FlushAsync(FlushCallback done) {
-  auto* w = new PendingWrite;
-  w->kind = PendingWrite::Kind::kFreeze;
-  w->flush_done = std::move(done);
-  Enqueue(w);
-}
-
-void DB::Impl::CommitThreadMain() {
-  MutexLock lock(&write_mu_);
-  while (true) {
-    // Until nobody commits, and there is work or the engine is closing.
-    while (committing_ || (write_queue_.empty() && !stop_commit_thread_)) {
-      commit_cv_.Wait(&write_mu_);
-    }
-    if (write_queue_.empty() && stop_commit_thread_) return;
-    committing_ = true;
-    lock.Unlock();
-    CommitLoop(nullptr);
-    lock.Lock();
-    committing_ = false;
-    write_cv_.SignalAll();
-  }
-}
-
-void DB::Impl::CommitLoop(PendingWrite* mine) {
-  std::vector<PendingWrite*> group;
-  while (true) {
-    group.clear();
-    {
-      MutexLock lock(&write_mu_);
-      if (write_queue_.empty() || (mine != nullptr && mine->finished)) return;
-      PendingWrite* first = write_queue_.front();
-      write_queue_.pop_front();
-      group.push_back(first);
-      // A conditional write commits alone: it must read every write before
-      // it applied, and decide before any write after it.
-      if (first->kind == PendingWrite::Kind::kWrite && !first->decide) {
-        size_t bytes = first->batch.ByteSize();
-        while (!write_queue_.empty()) {
-          PendingWrite* next = write_queue_.front();
-          if (next->kind != PendingWrite::Kind::kWrite || next->decide) break;
-          if (bytes + next->batch.ByteSize() > kMaxGroupBytes) break;
-          bytes += next->batch.ByteSize();
-          group.push_back(next);
-          write_queue_.pop_front();
-        }
-      }
-    }
-
-    if (group.front()->kind == PendingWrite::Kind::kFreeze) {
-      CommitFreeze(group.front());
-      delete group.front();
-      continue;
-    }
-
-    Status s = CommitWrites(group);
-    std::vector<PendingWrite*> async_done;
-    {
-      MutexLock lock(&write_mu_);
-      for (PendingWrite* w : group) {
-        w->status = s;
-        w->finished = true;
-        if (w->write_done) async_done.push_back(w);
-      }
-    }
-    write_cv_.SignalAll();
-    for (PendingWrite* w : async_done) {
-      w->write_done(s);
-      delete w;
-    }
-  }
-}
-
-Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_wait) {
+Status DB::Impl::CommitGroup(std::span<PendingWrite* const> group, bool* would_wait) {
   Status s;
   MemTable* mem;
   {
@@ -218,8 +47,8 @@ Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_
   if (!s.ok() || (would_wait != nullptr && *would_wait)) return s;
 
   if (group.front()->decide) {
-    // Alone in its group (CommitLoop), after every earlier group was applied:
-    // what it reads is the state its writes follow.
+    // Alone in its group (CommitPipeline::TakeGroup), after every earlier
+    // group was applied: what it reads is the state its writes follow.
     const DB::ReadFn read = [this](std::string_view key, std::string* value) {
       return Get(key, value);
     };
