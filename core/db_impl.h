@@ -4,7 +4,8 @@
 // - The committer: whichever thread holds CommitPipeline's committer role
 //   (commit_pipeline.h: a synchronous writer, the commit thread, or an async
 //   writer on the inline road under SyncMode::kNone). Exactly one at a time;
-//   the pipeline calls CommitGroup and CommitFreeze only from it. It alone
+//   the pipeline calls CommitGroup and CommitFreeze only from it, and they
+//   hold committer_, the role as a capability the analysis checks. It alone
 //   appends to log_, inserts into mem_ and switches MemTables, so the
 //   skiplist has one writer.
 // - The flush strand (flush_strand_): writes frozen MemTables to L0 tables,
@@ -113,23 +114,22 @@ class DB::Impl final : private GroupCommitter {
   // record and (kAlways) one sync, the MemTable inserts. With would_wait
   // given, returns at once, committing nothing and setting *would_wait,
   // where MakeRoomForWrite would have to sleep.
-  Status CommitGroup(std::span<PendingWrite* const> group, bool* would_wait) override
-      EXCLUDES(mu_);
+  Status CommitGroup(std::span<PendingWrite* const> group, bool* would_wait) override EXCLUDES(mu_);
   // Freezes the MemTable; answers once its flush is durable.
   void CommitFreeze(PendingWrite* freeze) override EXCLUDES(mu_);
-  // Committer. Waits out stalls, freezes a full MemTable, releasing mu_
-  // while it sleeps or creates the next log. force: freeze even if below the
+  // Waits out stalls, freezes a full MemTable, releasing mu_ while it
+  // sleeps or creates the next log. force: freeze even if below the
   // threshold. With would_wait given, never sleeps: sets *would_wait and
   // returns instead.
-  Status MakeRoomForWrite(bool force, bool* would_wait = nullptr) REQUIRES(mu_);
-  // Committer, next_log_ prepared. Starts a new log and MemTable.
-  Status SwitchMemTable() REQUIRES(mu_);
-  // Committer. Creates the next log file (and, under kAlways, syncs the
-  // directory) with mu_ released, so readers never wait for that I/O.
-  // Leaves it in next_log_ for SwitchMemTable.
-  Status PrepareNextLog() REQUIRES(mu_);
-  // Committer: closes the log SwitchMemTable replaced.
-  void RetireOldLog() EXCLUDES(mu_);
+  Status MakeRoomForWrite(bool force, bool* would_wait = nullptr) REQUIRES(mu_, committer_);
+  // next_log_ prepared. Starts a new log and MemTable.
+  Status SwitchMemTable() REQUIRES(mu_, committer_);
+  // Creates the next log file (and, under kAlways, syncs the directory)
+  // with mu_ released, so readers never wait for that I/O. Leaves it in
+  // next_log_ for SwitchMemTable.
+  Status PrepareNextLog() REQUIRES(mu_, committer_);
+  // Closes the log SwitchMemTable replaced.
+  void RetireOldLog() REQUIRES(committer_) EXCLUDES(mu_);
   // Whether a MemTable of this size must be frozen now: past the threshold,
   // and (for a tiny threshold) not too soon after the last switch; see
   // kMemTableFloorBytes in db_write.cc.
@@ -160,7 +160,7 @@ class DB::Impl final : private GroupCommitter {
 
   // --- recovery (db_open.cc) ---
   Status RemoveLeftoverFiles(const std::vector<std::string>& names) REQUIRES(mu_);
-  Status ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* mem);
+  Status ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* mem) REQUIRES(committer_);
 
   friend class CompactionJobRunner;
 
@@ -200,16 +200,25 @@ class DB::Impl final : private GroupCommitter {
   // When the MemTable was last switched (for the tiny-threshold rate limit).
   std::chrono::steady_clock::time_point last_switch_ GUARDED_BY(mu_);
 
-  // Owned by the committer.
-  std::unique_ptr<WalWriter> log_;
+  // The committer role, as a capability: no lock stands behind it. The
+  // pipeline makes one CommitGroup or CommitFreeze call at a time, and
+  // each takes the role for its length (a ThreadRoleScope), as do Open
+  // (no committer yet) and Close (none any more, the pipeline closed). So
+  // the analysis checks that only the committer touches the state below;
+  // that one thread at a time calls in is the pipeline's promise, asserted
+  // in debug builds.
+  ThreadRole committer_;
+  std::unique_ptr<WalWriter> log_ GUARDED_BY(committer_);
   // The log the next MemTable will use, created ahead of the switch.
-  std::unique_ptr<WalWriter> next_log_;
-  uint64_t next_log_file_number_ = 0;
+  std::unique_ptr<WalWriter> next_log_ GUARDED_BY(committer_);
+  uint64_t next_log_file_number_ GUARDED_BY(committer_) = 0;
   // The log SwitchMemTable replaced, closed by RetireOldLog outside mu_.
-  std::unique_ptr<WalWriter> retired_log_;
-  uint64_t retired_log_number_to_remove_ = 0;  // a broken log holding nothing
-  bool log_broken_ = false;  // an append failed: never append to this log again
-  uint64_t last_sequence_ = 0;
+  std::unique_ptr<WalWriter> retired_log_ GUARDED_BY(committer_);
+  // A broken log holding nothing.
+  uint64_t retired_log_number_to_remove_ GUARDED_BY(committer_) = 0;
+  // An append failed: never append to this log again.
+  bool log_broken_ GUARDED_BY(committer_) = false;
+  uint64_t last_sequence_ GUARDED_BY(committer_) = 0;
 
   // The commit queue and the committer role: calls CommitGroup and
   // CommitFreeze. Declared after everything those use.

@@ -82,9 +82,8 @@ Status DB::Impl::ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* 
         // The log's order is the truth: number the entries afresh rather
         // than trusting sequences from an earlier run.
         s = batch.Iterate(
-            [&](uint64_t, ValueKind kind, std::string_view key, std::string_view value) {
-              mem->Add(++last_sequence_, kind, key, value);
-            });
+            [&](uint64_t, ValueKind kind, std::string_view key, std::string_view value)
+                REQUIRES(committer_) { mem->Add(++last_sequence_, kind, key, value); });
         if (!s.ok()) return s;
         ++records;
         continue;
@@ -106,8 +105,10 @@ Status DB::Impl::ReplayLogs(const std::vector<uint64_t>& log_numbers, MemTable* 
 
 Status DB::Impl::Open() {
   // No other thread sees the engine before Open returns: mu_ is held across
-  // the I/O below for the analysis' sake only, never contended.
+  // the I/O below for the analysis' sake only, never contended, and this
+  // thread is the committer until then (no write can reach the pipeline).
   MutexLock guard(&mu_);
+  ThreadRoleScope committer(&committer_);
   Status s = env_->CreateDirIfMissing(dir_);
   if (!s.ok()) return s;
   auto lock = env_->LockFile(dir_ + "/" + kLockFileName);
@@ -206,6 +207,7 @@ Status DB::Impl::Close() {
   // Refuses new writes, commits the queued ones (a stall now fails them
   // at once), stops the commit thread.
   if (!pipeline_.Close()) return Status::OK();  // closed already
+  ThreadRoleScope committer(&committer_);       // no other committer from here on
 
   Status s;
   if (log_) {

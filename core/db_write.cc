@@ -36,6 +36,7 @@ constexpr auto kMinSwitchInterval = std::chrono::milliseconds(50);
 }  // namespace
 
 Status DB::Impl::CommitGroup(std::span<PendingWrite* const> group, bool* would_wait) {
+  ThreadRoleScope committer(&committer_);  // the pipeline calls in one at a time
   Status s;
   MemTable* mem;
   {
@@ -82,6 +83,7 @@ Status DB::Impl::CommitGroup(std::span<PendingWrite* const> group, bool* would_w
 }
 
 void DB::Impl::CommitFreeze(PendingWrite* freeze) {
+  ThreadRoleScope committer(&committer_);  // the pipeline calls in one at a time
   MutexLock lock(&mu_);
   retry_pending_ = false;  // an explicit flush retries a failed one now
   if (mem_->entries() == 0 && !log_broken_) {

@@ -1,6 +1,7 @@
 // Synchronization types the thread safety analysis can follow
-// (core/thread_annotations.h): a Mutex, its scoped MutexLock and a CondVar
-// that waits on a Mutex.
+// (core/thread_annotations.h): a Mutex, its scoped MutexLock, a CondVar that
+// waits on a Mutex, and ThreadRole, a capability without a lock for state
+// one thread at a time owns by protocol (the committer's log, say).
 //
 //   Mutex mu_;
 //   int n_ GUARDED_BY(mu_);
@@ -19,11 +20,16 @@
 // not a lambda's body.
 #pragma once
 
+#include <cassert>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 
 #include "core/thread_annotations.h"
+
+#ifndef NDEBUG
+#include <atomic>
+#endif
 
 namespace lsmd {
 
@@ -102,6 +108,49 @@ class CondVar {
 
  private:
   std::condition_variable cv_;
+};
+
+// A capability no lock stands behind: a role that one thread at a time
+// holds because a protocol says so (e.g. the committer, chosen under the
+// commit pipeline's mutex). State GUARDED_BY a ThreadRole is touched only
+// by code that holds the role, which the analysis checks like a lock; that
+// the protocol hands the role to one thread at a time is up to the
+// protocol, and checked at run time in debug builds only.
+class CAPABILITY("role") ThreadRole {
+ public:
+  ThreadRole() = default;
+  ThreadRole(const ThreadRole&) = delete;
+  ThreadRole& operator=(const ThreadRole&) = delete;
+
+  void Acquire() ACQUIRE() {
+#ifndef NDEBUG
+    const bool was_held = held_.exchange(true, std::memory_order_acquire);
+    assert(!was_held && "a ThreadRole taken by two threads at once");
+    (void)was_held;
+#endif
+  }
+  void Release() RELEASE() {
+#ifndef NDEBUG
+    held_.store(false, std::memory_order_release);
+#endif
+  }
+
+ private:
+#ifndef NDEBUG
+  std::atomic<bool> held_{false};
+#endif
+};
+
+// Holds a ThreadRole for a scope.
+class SCOPED_CAPABILITY ThreadRoleScope {
+ public:
+  explicit ThreadRoleScope(ThreadRole* role) ACQUIRE(role) : role_(role) { role_->Acquire(); }
+  ~ThreadRoleScope() RELEASE() { role_->Release(); }
+  ThreadRoleScope(const ThreadRoleScope&) = delete;
+  ThreadRoleScope& operator=(const ThreadRoleScope&) = delete;
+
+ private:
+  ThreadRole* const role_;
 };
 
 }  // namespace lsmd
