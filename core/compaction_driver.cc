@@ -33,9 +33,9 @@ void DB::Impl::CompactAllAsync(CompactCallback done) {
       done(flushed.status());
       return;
     }
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     if (closing_ || shutting_down_.load(std::memory_order_relaxed)) {
-      lock.unlock();
+      lock.Unlock();
       done(Status::Busy("the server is shutting down: compaction not started"));
       return;
     }
@@ -49,7 +49,7 @@ void DB::Impl::BeginShutdown() {
   shutting_down_.store(true);
   std::vector<CompactCallback> waiters;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     // With a compaction running, it answers them when it stops; otherwise
     // (paused, or queued behind nothing) nobody would.
     if (!compaction_scheduled_ && !compaction_running_) {
@@ -63,14 +63,14 @@ void DB::Impl::BeginShutdown() {
 }
 
 void DB::Impl::BackgroundCompaction() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   compaction_scheduled_ = false;
   if (paused_ || compaction_paused_ || closing_ || shutting_down_.load()) {
     if (shutting_down_.load() && manual_compaction_) {
       manual_compaction_ = false;
       std::vector<CompactCallback> waiters;
       waiters.swap(compact_waiters_);
-      lock.unlock();
+      lock.Unlock();
       for (auto& done : waiters) {
         done(Status::Busy("the server is shutting down: compaction abandoned"));
       }
@@ -87,23 +87,22 @@ void DB::Impl::BackgroundCompaction() {
   Status s;
   uint64_t bytes_read = 0, bytes_written = 0;
   if (picked) {
-    lock.unlock();
+    lock.Unlock();
     const Compaction& c = *picked;
     bytes_read = c.InputBytes();
     CompactionJob job(
         env_, dir_, options_, *base, c,
         [this] {
-          std::lock_guard guard(mu_);
+          MutexLock guard(&mu_);
           return manifest_.next_table_number++;
         },
         &shutting_down_);
     s = job.Run();
     bytes_written = job.bytes_written();
-    // Taken before mu_ (the lock order), held from the snapshot to the install.
-    std::unique_lock manifest_lock(manifest_mu_, std::defer_lock);
-    if (s.ok()) manifest_lock.lock();
-    lock.lock();
     if (s.ok()) {
+      // Taken before mu_ (the lock order), held from the snapshot to the install.
+      MutexLock manifest_lock(&manifest_mu_);
+      lock.Lock();
       // A flush may have added L0 tables since base: build on current_,
       // which keeps them, minus this compaction's inputs.
       const TableList inputs = c.AllInputs();
@@ -132,14 +131,14 @@ void DB::Impl::BackgroundCompaction() {
         for (const auto& t : c.sources.front()) largest = std::max(largest, t->meta().largest);
         next.compact_pointers[c.level] = largest;
       }
-      lock.unlock();
+      lock.Unlock();
       s = SaveManifest(env_, dir_, next);
       const bool keep_outputs = !s.ok() && ManifestMayList(env_, dir_, [&] {
         std::vector<uint64_t> numbers;
         for (const auto& t : job.outputs()) numbers.push_back(t->meta().number);
         return numbers;
       }());
-      lock.lock();
+      lock.Lock();
       if (s.ok()) {
         manifest_.compact_pointers = next.compact_pointers;
         current_ = std::move(next_version);
@@ -155,8 +154,9 @@ void DB::Impl::BackgroundCompaction() {
         // next Open removes whichever set the surviving manifest omits.
         spdlog::warn("compaction: manifest may list the new tables; keeping them until reopen");
       }
+    } else {
+      lock.Lock();
     }
-    if (manifest_lock.owns_lock()) manifest_lock.unlock();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -186,8 +186,8 @@ void DB::Impl::BackgroundCompaction() {
   }
   // After a failure, wait for the next flush to try again rather than spin.
   if (s.ok()) MaybeScheduleCompaction();
-  lock.unlock();
-  bg_cv_.notify_all();
+  lock.Unlock();
+  bg_cv_.SignalAll();
   for (auto& done : waiters) {
     if (s.ok()) {
       done(result);
@@ -214,7 +214,7 @@ void DB::Impl::MaybeScheduleSweep() {
 void DB::Impl::SweepObsoleteTables() {
   TableList released;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     sweep_scheduled_ = false;
     // use_count() == 1: only this list holds the table, and no one without a
     // reference can take a new one, so the count cannot rise again.

@@ -1,6 +1,6 @@
 // DB's public face: each call forwards to DB::Impl (db_impl.h), whose work is
-// split by path: db_write.cc, db_read.cc, db_flush.cc, db_open.cc,
-// compaction_driver.cc.
+// split by path: commit_pipeline.cc (the commit queue), db_write.cc,
+// db_read.cc, db_flush.cc, db_open.cc, compaction_driver.cc.
 #include "core/db.h"
 
 #include <future>

@@ -55,34 +55,33 @@ Status DB::Impl::WriteLevel0Table(const MemTable& mem, uint64_t number,
 }
 
 void DB::Impl::BackgroundFlush() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   flush_scheduled_ = false;
   if (paused_ || imm_.empty()) return;
   FrozenMemTable frozen = imm_.front();
   const uint64_t number = manifest_.next_table_number++;
-  lock.unlock();
+  lock.Unlock();
 
   if (options_.test_flush_delay.count() > 0) std::this_thread::sleep_for(options_.test_flush_delay);
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<TableHandle> table;
   Status s = WriteLevel0Table(*frozen.mem, number, &table);
 
-  // Taken before mu_ (the lock order), held from the snapshot to the install.
-  std::unique_lock manifest_lock(manifest_mu_, std::defer_lock);
-  if (s.ok()) manifest_lock.lock();
-  lock.lock();
   if (s.ok()) {
+    // Taken before mu_ (the lock order), held from the snapshot to the install.
+    MutexLock manifest_lock(&manifest_mu_);
+    lock.Lock();
     ManifestState next = ManifestSnapshot();
     next.tables.push_back(table->meta());
     // Logs from the next frozen MemTable on are still needed.
     next.log_number = imm_.size() > 1 ? imm_[1].log_number : mem_log_number_;
-    lock.unlock();
+    lock.Unlock();
     s = SaveManifest(env_, dir_, next);
     // If the new manifest may be in place despite the error, it lists this
     // table and has moved log_number past the frozen MemTable's log: the
     // table must stay, or the next Open would find neither.
     const bool keep_table = !s.ok() && ManifestMayList(env_, dir_, {table->meta().number});
-    lock.lock();
+    lock.Lock();
     if (s.ok()) {
       manifest_.log_number = next.log_number;
       std::array<TableList, kNumLevels> levels;
@@ -94,8 +93,9 @@ void DB::Impl::BackgroundFlush() {
     } else if (!keep_table) {
       table->MarkObsolete();  // in no manifest and never read: removed right here
     }
+  } else {
+    lock.Lock();
   }
-  if (manifest_lock.owns_lock()) manifest_lock.unlock();
 
   if (s.ok()) {
     flushes_.fetch_add(1, std::memory_order_relaxed);
@@ -111,8 +111,8 @@ void DB::Impl::BackgroundFlush() {
     auto waiters = std::move(frozen.ticket->waiters);
     MaybeScheduleFlush();
     MaybeScheduleCompaction();
-    lock.unlock();
-    bg_cv_.notify_all();
+    lock.Unlock();
+    bg_cv_.SignalAll();
     env_->RemoveFile(dir_ + "/" + LogFileName(frozen.log_number));
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - start)
@@ -133,15 +133,15 @@ void DB::Impl::BackgroundFlush() {
   }
   const bool retry = !closing_;
   if (retry) retry_pending_ = true;
-  lock.unlock();
-  bg_cv_.notify_all();
+  lock.Unlock();
+  bg_cv_.SignalAll();
   spdlog::error("flush of {} failed, keeping its MemTable and log{}: {}", TableFileName(0, number),
                 retry ? " and retrying" : "", s.ToString());
   for (auto& done : waiters) done(s);
   if (retry) {
     retry_timer_.expires_after(options_.flush_retry_delay);
     retry_timer_.async_wait([this](const boost::system::error_code&) {
-      std::lock_guard guard(mu_);
+      MutexLock guard(&mu_);
       retry_pending_ = false;
       if (!closing_) MaybeScheduleFlush();
     });
@@ -157,28 +157,28 @@ void DB::Impl::RebuildReadView() {
 }
 
 std::shared_ptr<const ReadView> DB::Impl::GetReadView() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return view_;
 }
 
 void DB::Impl::PauseBackgroundWork() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   paused_ = true;
 }
 
 void DB::Impl::PauseCompaction() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   compaction_paused_ = true;
 }
 
 void DB::Impl::ResumeCompaction() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   compaction_paused_ = false;
   MaybeScheduleCompaction();
 }
 
 void DB::Impl::ResumeBackgroundWork() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   paused_ = false;
   MaybeScheduleFlush();
   MaybeScheduleCompaction();

@@ -1,10 +1,12 @@
 // DB::Impl: the engine's state and the threads that own it.
 //
 // Threads and what they own:
-// - The committer: whichever thread runs CommitLoop (a synchronous writer that
-//   found no committer active, or the engine's commit thread for async
-//   writes), or TryCommitInline (an async writer under SyncMode::kNone). Exactly one at a time
-//   (committing_). It alone appends to log_, inserts into mem_ and switches MemTables, so the
+// - The committer: whichever thread holds CommitPipeline's committer role
+//   (commit_pipeline.h: a synchronous writer, the commit thread, or an async
+//   writer on the inline road under SyncMode::kNone). Exactly one at a time;
+//   the pipeline calls CommitGroup and CommitFreeze only from it, and they
+//   hold committer_, the role as a capability the analysis checks. It alone
+//   appends to log_, inserts into mem_ and switches MemTables, so the
 //   skiplist has one writer.
 // - The flush strand (flush_strand_): writes frozen MemTables to L0 tables,
 //   oldest first, one at a time.
@@ -16,8 +18,12 @@
 //   A reader never drops the last reference to a table (obsolete_tables_
 //   holds one), so no unlink or munmap ever runs on a request thread.
 //
-// Lock order: write_mu_ and manifest_mu_ are each taken before mu_, never
-// while holding it; write_mu_ and manifest_mu_ are never held together.
+// Lock order: the pipeline's mutex (the commit queue's) and manifest_mu_
+// are each taken before mu_, never while holding it; those two are never
+// held together. The pipeline calls CommitGroup and CommitFreeze with its
+// mutex released. Checked by the thread safety analysis where one class
+// holds both locks (manifest_mu_ ACQUIRED_BEFORE mu_); the pipeline's
+// mutex is another object's, so that half of the rule is this comment.
 #pragma once
 
 #include <atomic>
@@ -25,18 +31,17 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "core/commit_pipeline.h"
 #include "core/db.h"
 #include "core/manifest.h"
 #include "core/memtable.h"
+#include "core/mutex.h"
 #include "core/version.h"
 #include "core/wal_writer.h"
 #include "core/write_batch.h"
@@ -52,7 +57,9 @@ struct ReadView {
 
 // Callers waiting for one frozen MemTable's flush.
 struct FlushTicket {
-  std::vector<DB::FlushCallback> waiters;  // GUARDED_BY(DB::Impl::mu_)
+  // Guarded by DB::Impl::mu_ (another object's mutex: not expressible as an
+  // annotation).
+  std::vector<DB::FlushCallback> waiters;
 };
 
 struct FrozenMemTable {
@@ -61,123 +68,102 @@ struct FrozenMemTable {
   std::shared_ptr<FlushTicket> ticket;
 };
 
-// One request in the commit queue: a batch of writes, or a request to freeze
-// the MemTable (an explicit flush), ordered with the writes around it.
-struct PendingWrite {
-  enum class Kind { kWrite, kFreeze };
-  Kind kind = Kind::kWrite;
-  WriteBatch batch;
-  DB::WriteCallback write_done;  // async writes; null for synchronous ones
-  DB::FlushCallback flush_done;  // kFreeze
-  // A conditional write: fills batch on the committer, which commits it as
-  // a group of its own (so it reads every earlier write, applied).
-  DB::DecideFn decide;
-  bool finished = false;         // GUARDED_BY(write_mu_); synchronous writers wait on it
-  Status status;                 // GUARDED_BY(write_mu_)
-};
-
-class DB::Impl {
+class DB::Impl final : private GroupCommitter {
  public:
   Impl(const Options& options, std::string dir);
   ~Impl();
 
   // db_open.cc
-  Status Open();
-  Status Close();
+  Status Open() EXCLUDES(mu_, manifest_mu_);
+  Status Close() EXCLUDES(mu_, manifest_mu_);
+
+  // The commit path is CommitPipeline's (commit_pipeline.h).
+  Status Write(WriteBatch batch) EXCLUDES(mu_) { return pipeline_.Write(std::move(batch)); }
+  void WriteAsync(WriteBatch batch, WriteCallback done) EXCLUDES(mu_) {
+    pipeline_.WriteAsync(std::move(batch), std::move(done));
+  }
+  void ConditionalWriteAsync(DecideFn decide, WriteCallback done) EXCLUDES(mu_) {
+    pipeline_.ConditionalWriteAsync(std::move(decide), std::move(done));
+  }
+  void FlushAsync(FlushCallback done) EXCLUDES(mu_) { pipeline_.FlushAsync(std::move(done)); }
 
   // db_write.cc
-  Status Write(WriteBatch batch);
-  void WriteAsync(WriteBatch batch, WriteCallback done);
-  void ConditionalWriteAsync(DecideFn decide, WriteCallback done);
-  void FlushAsync(FlushCallback done);
-  Status SetMemTableThreshold(size_t bytes);
+  Status SetMemTableThreshold(size_t bytes) EXCLUDES(mu_);
 
   // db_read.cc
-  Status Get(std::string_view key, std::string* value);
+  Status Get(std::string_view key, std::string* value) EXCLUDES(mu_);
   Status Scan(std::string_view start, std::string_view end, size_t limit,
-              const DB::ScanVisitor& visit, bool* more);
-  Result<SSTableLookupResult> LookupInSSTable(std::string_view name, std::string_view key);
-  DBStats GetStats();
+              const DB::ScanVisitor& visit, bool* more) EXCLUDES(mu_);
+  Result<SSTableLookupResult> LookupInSSTable(std::string_view name, std::string_view key)
+      EXCLUDES(mu_);
+  DBStats GetStats() EXCLUDES(mu_);
 
   // compaction_driver.cc
-  void CompactAllAsync(CompactCallback done);
-  void BeginShutdown();
+  void CompactAllAsync(CompactCallback done) EXCLUDES(mu_);
+  void BeginShutdown() EXCLUDES(mu_);
 
-  void PauseBackgroundWork();
-  void ResumeBackgroundWork();
-  void PauseCompaction();
-  void ResumeCompaction();
+  void PauseBackgroundWork() EXCLUDES(mu_);
+  void ResumeBackgroundWork() EXCLUDES(mu_);
+  void PauseCompaction() EXCLUDES(mu_);
+  void ResumeCompaction() EXCLUDES(mu_);
 
  private:
-  // --- commit pipeline (db_write.cc) ---
-  // Runs on the commit thread: becomes the committer whenever async work waits.
-  void CommitThreadMain();
-  // REQUIRES: committing_ set by the caller. Commits groups until the queue is
-  // empty or, when mine is given, until mine is finished.
-  void CommitLoop(PendingWrite* mine);
-  // Commits a group of writes (or one freeze request). Committer only.
-  // With would_wait given, returns at once, committing nothing and setting
-  // *would_wait, where MakeRoomForWrite would have to sleep.
-  Status CommitWrites(std::span<PendingWrite* const> group, bool* would_wait = nullptr);
-  void CommitFreeze(PendingWrite* freeze);
-  // Under SyncMode::kNone an async write whose commit cannot block (no
-  // committer active, nothing queued, no stall or slowdown due) is committed
-  // by the calling thread: no hand-off to the commit thread and back, which
-  // the profile showed as a third of a put's cost. True if it was committed
-  // (w->write_done has run); false leaves *w untouched for the queue.
-  bool TryCommitInline(PendingWrite* w);
-  // REQUIRES: mu_ held (through lock), committer. Waits out stalls, freezes a
-  // full MemTable. force: freeze even if below the threshold. With
-  // would_wait given, never sleeps: sets *would_wait and returns instead.
-  Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force,
-                          bool* would_wait = nullptr);
-  // REQUIRES: write_mu_ held. Hands the committer role on after a commit.
-  void ReleaseCommitterRole();
-  // REQUIRES: mu_ held, committer, next_log_ prepared. Starts a new log and
-  // MemTable.
-  Status SwitchMemTable();
-  // REQUIRES: mu_ held through lock, committer. Creates the next log file
-  // (and, under kAlways, syncs the directory) with mu_ released, so readers
-  // never wait for that I/O. Leaves it in next_log_ for SwitchMemTable.
-  Status PrepareNextLog(std::unique_lock<std::mutex>& lock);
-  // Committer, mu_ not held: closes the log SwitchMemTable replaced.
-  void RetireOldLog();
-  // REQUIRES: mu_ held. Whether a MemTable of this size must be frozen now:
-  // past the threshold, and (for a tiny threshold) not too soon after the
-  // last switch; see kMemTableFloorBytes in db_write.cc.
-  bool MemTableFull(size_t bytes, std::chrono::steady_clock::time_point now) const;
-  void Enqueue(PendingWrite* w);
+  // --- the committer's work (db_write.cc) ---
+  // GroupCommitter, called by the pipeline's committer: one call at a time.
+  // CommitGroup: MakeRoomForWrite, decide (a conditional write), one log
+  // record and (kAlways) one sync, the MemTable inserts. With would_wait
+  // given, returns at once, committing nothing and setting *would_wait,
+  // where MakeRoomForWrite would have to sleep.
+  Status CommitGroup(std::span<PendingWrite* const> group, bool* would_wait) override EXCLUDES(mu_);
+  // Freezes the MemTable; answers once its flush is durable.
+  void CommitFreeze(PendingWrite* freeze) override EXCLUDES(mu_);
+  // Waits out stalls, freezes a full MemTable, releasing mu_ while it
+  // sleeps or creates the next log. force: freeze even if below the
+  // threshold. With would_wait given, never sleeps: sets *would_wait and
+  // returns instead.
+  Status MakeRoomForWrite(bool force, bool* would_wait = nullptr) REQUIRES(mu_, committer_);
+  // next_log_ prepared. Starts a new log and MemTable.
+  Status SwitchMemTable() REQUIRES(mu_, committer_);
+  // Creates the next log file (and, under kAlways, syncs the directory)
+  // with mu_ released, so readers never wait for that I/O. Leaves it in
+  // next_log_ for SwitchMemTable.
+  Status PrepareNextLog() REQUIRES(mu_, committer_);
+  // Closes the log SwitchMemTable replaced.
+  void RetireOldLog() REQUIRES(committer_) EXCLUDES(mu_);
+  // Whether a MemTable of this size must be frozen now: past the threshold,
+  // and (for a tiny threshold) not too soon after the last switch; see
+  // kMemTableFloorBytes in db_write.cc.
+  bool MemTableFull(size_t bytes, std::chrono::steady_clock::time_point now) const REQUIRES(mu_);
 
   // --- background work (db_flush.cc, compaction_driver.cc) ---
-  // REQUIRES: mu_ held.
-  void MaybeScheduleFlush();
-  void MaybeScheduleCompaction();
-  // REQUIRES: mu_ held. Hands tables a new manifest no longer lists to the
-  // compaction strand, which removes each once no reader holds it.
-  void RetireTables(const TableList& tables);
-  void MaybeScheduleSweep();
+  void MaybeScheduleFlush() REQUIRES(mu_);
+  void MaybeScheduleCompaction() REQUIRES(mu_);
+  // Hands tables a new manifest no longer lists to the compaction strand,
+  // which removes each once no reader holds it.
+  void RetireTables(const TableList& tables) REQUIRES(mu_);
+  void MaybeScheduleSweep() REQUIRES(mu_);
   // On the compaction strand: releases retired tables nobody else holds.
-  void SweepObsoleteTables();
-  void BackgroundFlush();
-  void BackgroundCompaction();
+  void SweepObsoleteTables() EXCLUDES(mu_);
+  void BackgroundFlush() EXCLUDES(mu_, manifest_mu_);
+  void BackgroundCompaction() EXCLUDES(mu_, manifest_mu_);
   // Writes mem to a new SSTable at `level`; on success *table is open and durable.
   Status WriteLevel0Table(const MemTable& mem, uint64_t number,
                           std::shared_ptr<TableHandle>* table);
-  // REQUIRES: mu_ held. Publishes a new ReadView from mem_, imm_, current_.
-  void RebuildReadView();
-  // REQUIRES: mu_ held. The manifest state to save: manifest_ with the
-  // current log counters filled in.
-  ManifestState ManifestSnapshot() const;
-  std::shared_ptr<const ReadView> GetReadView();
+  // Publishes a new ReadView from mem_, imm_, current_.
+  void RebuildReadView() REQUIRES(mu_);
+  // The manifest state to save: manifest_ with the current log counters
+  // filled in.
+  ManifestState ManifestSnapshot() const REQUIRES(mu_);
+  std::shared_ptr<const ReadView> GetReadView() EXCLUDES(mu_);
   // Opens an SSTable this engine wrote.
   Result<std::shared_ptr<TableHandle>> OpenTable(const FileMeta& meta);
 
   // --- recovery (db_open.cc) ---
-  Status RemoveLeftoverFiles(const std::vector<std::string>& names);
+  Status RemoveLeftoverFiles(const std::vector<std::string>& names) REQUIRES(mu_);
   // Replays the named logs (oldest first) under options_.wal_recovery into
   // L0 tables, appended to *tables in the order written (oldest first).
   Status ReplayLogs(const std::vector<std::string>& log_names,
-                    std::vector<std::shared_ptr<TableHandle>>* tables);
+                    std::vector<std::shared_ptr<TableHandle>>* tables) REQUIRES(mu_, committer_);
 
   friend class CompactionJobRunner;
 
@@ -189,54 +175,57 @@ class DB::Impl {
   // Serializes manifest saves: a flush and a compaction each build their new
   // manifest from the state under it and install it before letting go, so
   // neither can save a manifest that forgets the other's change.
-  std::mutex manifest_mu_;
+  Mutex manifest_mu_ ACQUIRED_BEFORE(mu_);
 
   // Guards the engine's shared state below. Never held across file I/O.
-  std::mutex mu_;
+  Mutex mu_;
   // Signaled when a flush or compaction finishes or fails (stalled writers).
-  std::condition_variable bg_cv_;
-  std::shared_ptr<MemTable> mem_;                 // GUARDED_BY(mu_); inserted into by the committer
-  uint64_t mem_log_number_ = 0;                   // GUARDED_BY(mu_)
-  std::deque<FrozenMemTable> imm_;                // GUARDED_BY(mu_); oldest first
-  std::shared_ptr<const Version> current_;        // GUARDED_BY(mu_)
-  std::shared_ptr<const ReadView> view_;          // GUARDED_BY(mu_)
-  ManifestState manifest_;                        // GUARDED_BY(mu_); written on the strand
-  uint64_t next_log_number_ = 1;                  // GUARDED_BY(mu_)
-  size_t memtable_threshold_;                     // GUARDED_BY(mu_)
-  bool flush_scheduled_ = false;                  // GUARDED_BY(mu_)
-  bool compaction_scheduled_ = false;             // GUARDED_BY(mu_)
-  bool compaction_running_ = false;               // GUARDED_BY(mu_)
-  bool retry_pending_ = false;                    // GUARDED_BY(mu_)
-  bool paused_ = false;                           // GUARDED_BY(mu_)
-  bool compaction_paused_ = false;                // GUARDED_BY(mu_)
-  bool closing_ = false;                          // GUARDED_BY(mu_)
-  std::vector<CompactCallback> compact_waiters_;  // GUARDED_BY(mu_)
-  bool manual_compaction_ = false;                // GUARDED_BY(mu_)
-  TableList obsolete_tables_;                     // GUARDED_BY(mu_)
-  bool sweep_scheduled_ = false;                  // GUARDED_BY(mu_)
+  CondVar bg_cv_;
+  std::shared_ptr<MemTable> mem_ GUARDED_BY(mu_);  // inserted into by the committer
+  uint64_t mem_log_number_ GUARDED_BY(mu_) = 0;
+  std::deque<FrozenMemTable> imm_ GUARDED_BY(mu_);  // oldest first
+  std::shared_ptr<const Version> current_ GUARDED_BY(mu_);
+  std::shared_ptr<const ReadView> view_ GUARDED_BY(mu_);
+  ManifestState manifest_ GUARDED_BY(mu_);  // written on the strand
+  uint64_t next_log_number_ GUARDED_BY(mu_) = 1;
+  size_t memtable_threshold_ GUARDED_BY(mu_);
+  bool flush_scheduled_ GUARDED_BY(mu_) = false;
+  bool compaction_scheduled_ GUARDED_BY(mu_) = false;
+  bool compaction_running_ GUARDED_BY(mu_) = false;
+  bool retry_pending_ GUARDED_BY(mu_) = false;
+  bool paused_ GUARDED_BY(mu_) = false;
+  bool compaction_paused_ GUARDED_BY(mu_) = false;
+  bool closing_ GUARDED_BY(mu_) = false;
+  std::vector<CompactCallback> compact_waiters_ GUARDED_BY(mu_);
+  bool manual_compaction_ GUARDED_BY(mu_) = false;
+  TableList obsolete_tables_ GUARDED_BY(mu_);
+  bool sweep_scheduled_ GUARDED_BY(mu_) = false;
   // When the MemTable was last switched (for the tiny-threshold rate limit).
-  std::chrono::steady_clock::time_point last_switch_;  // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point last_switch_ GUARDED_BY(mu_);
 
-  // Owned by the committer.
-  std::unique_ptr<WalWriter> log_;
+  // The committer role, as a capability: no lock stands behind it. The
+  // pipeline makes one CommitGroup or CommitFreeze call at a time, and
+  // each takes the role for its length (a ThreadRoleScope), as do Open
+  // (no committer yet) and Close (none any more, the pipeline closed). So
+  // the analysis checks that only the committer touches the state below;
+  // that one thread at a time calls in is the pipeline's promise, asserted
+  // in debug builds.
+  ThreadRole committer_;
+  std::unique_ptr<WalWriter> log_ GUARDED_BY(committer_);
   // The log the next MemTable will use, created ahead of the switch.
-  std::unique_ptr<WalWriter> next_log_;
-  uint64_t next_log_file_number_ = 0;
+  std::unique_ptr<WalWriter> next_log_ GUARDED_BY(committer_);
+  uint64_t next_log_file_number_ GUARDED_BY(committer_) = 0;
   // The log SwitchMemTable replaced, closed by RetireOldLog outside mu_.
-  std::unique_ptr<WalWriter> retired_log_;
-  uint64_t retired_log_number_to_remove_ = 0;  // a broken log holding nothing
-  bool log_broken_ = false;  // an append failed: never append to this log again
-  uint64_t last_sequence_ = 0;
+  std::unique_ptr<WalWriter> retired_log_ GUARDED_BY(committer_);
+  // A broken log holding nothing.
+  uint64_t retired_log_number_to_remove_ GUARDED_BY(committer_) = 0;
+  // An append failed: never append to this log again.
+  bool log_broken_ GUARDED_BY(committer_) = false;
+  uint64_t last_sequence_ GUARDED_BY(committer_) = 0;
 
-  // Commit queue.
-  std::mutex write_mu_;
-  std::condition_variable write_cv_;       // a write finished, or committing_ was released
-  std::condition_variable commit_cv_;      // wakes the commit thread
-  std::deque<PendingWrite*> write_queue_;  // GUARDED_BY(write_mu_)
-  bool committing_ = false;                // GUARDED_BY(write_mu_)
-  bool writes_closed_ = false;             // GUARDED_BY(write_mu_)
-  bool stop_commit_thread_ = false;        // GUARDED_BY(write_mu_)
-  std::thread commit_thread_;
+  // The commit queue and the committer role: calls CommitGroup and
+  // CommitFreeze. Declared after everything those use.
+  CommitPipeline pipeline_{this, /*allow_inline=*/options_.sync == SyncMode::kNone};
 
   // Two background threads, each a strand of its own: flushes on one,
   // compactions and table removal on the other.

@@ -71,7 +71,7 @@ Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names,
   // crash before it leaves them as leftovers and the logs as they were.
   const size_t budget = std::max<size_t>(options_.memtable_bytes, size_t{1} << 20);
   auto mem = std::make_unique<MemTable>(budget);
-  auto write_table = [&]() -> Status {
+  auto write_table = [&]() REQUIRES(mu_) -> Status {
     std::shared_ptr<TableHandle> table;
     Status s = WriteLevel0Table(*mem, manifest_.next_table_number++, &table);
     if (!s.ok()) return s;
@@ -143,7 +143,8 @@ Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names,
         stopped = false;
       }
       s = batch.Iterate(
-          [&](uint64_t, ValueKind kind, std::string_view key, std::string_view value) {
+          [&](uint64_t, ValueKind kind, std::string_view key, std::string_view value)
+              REQUIRES(committer_) {
             // The log's order is the truth: number the entries afresh rather
             // than trusting sequences from an earlier run.
             mem->Add(++last_sequence_, kind, key, value);
@@ -180,6 +181,11 @@ Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names,
 }
 
 Status DB::Impl::Open() {
+  // No other thread sees the engine before Open returns: mu_ is held across
+  // the I/O below for the analysis' sake only, never contended, and this
+  // thread is the committer until then (no write can reach the pipeline).
+  MutexLock guard(&mu_);
+  ThreadRoleScope committer(&committer_);
   Status s = env_->CreateDirIfMissing(dir_);
   if (!s.ok()) return s;
   auto lock = env_->LockFile(dir_ + "/" + kLockFileName);
@@ -258,34 +264,26 @@ Status DB::Impl::Open() {
 
   mem_ = std::make_shared<MemTable>(memtable_threshold_);
   RebuildReadView();
-  commit_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "lsmd-commit");
-    CommitThreadMain();
-  });
+  pipeline_.Start();
   boost::asio::post(flush_strand_, [] { pthread_setname_np(pthread_self(), "lsmd-flush"); });
   boost::asio::post(compaction_strand_,
                     [] { pthread_setname_np(pthread_self(), "lsmd-compact"); });
-  std::lock_guard guard(mu_);
   MaybeScheduleCompaction();
   return Status::OK();
 }
 
 Status DB::Impl::Close() {
   {
-    std::lock_guard lock(write_mu_);
-    if (writes_closed_) return Status::OK();
-    writes_closed_ = true;
-    stop_commit_thread_ = true;
-  }
-  {
     // Wakes a writer stalled on a full frozen queue (it gives up) and stops
     // new compactions and flush retries; queued flushes still run.
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     closing_ = true;
   }
-  bg_cv_.notify_all();
-  commit_cv_.notify_all();
-  if (commit_thread_.joinable()) commit_thread_.join();  // drains the queue first
+  bg_cv_.SignalAll();
+  // Refuses new writes, commits the queued ones (a stall now fails them
+  // at once), stops the commit thread.
+  if (!pipeline_.Close()) return Status::OK();  // closed already
+  ThreadRoleScope committer(&committer_);       // no other committer from here on
 
   Status s;
   if (log_) {
@@ -308,7 +306,7 @@ Status DB::Impl::Close() {
   std::vector<CompactCallback> compact_waiters;
   TableList retired;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (FrozenMemTable& f : imm_) {
       for (auto& w : f.ticket->waiters) flush_waiters.push_back(std::move(w));
       f.ticket->waiters.clear();

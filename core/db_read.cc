@@ -69,7 +69,7 @@ Result<SSTableLookupResult> DB::Impl::LookupInSSTable(std::string_view name, std
     const ParsedFileName parsed = ParseFileName(name);
     uint64_t next_number;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       next_number = manifest_.next_table_number;
     }
     if (parsed.type == FileType::kTable && parsed.number < next_number &&
@@ -93,7 +93,7 @@ DBStats DB::Impl::GetStats() {
   DBStats stats;
   std::shared_ptr<const ReadView> view;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     view = view_;
     stats.memtable_threshold_bytes = memtable_threshold_;
     stats.frozen_memtables = imm_.size();

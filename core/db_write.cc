@@ -1,14 +1,17 @@
-// The write path: commit queue, group commit, MemTable switch.
+// The write path on the engine's side: what the committer does with a group
+// (CommitGroup) or a freeze (CommitFreeze), and the MemTable switch. The
+// queue, group formation and who commits are CommitPipeline's
+// (commit_pipeline.h).
 //
-// A put: DB::Put -> Write -> Enqueue -> CommitLoop (this thread, if no
-// committer is active) -> CommitWrites: MakeRoomForWrite (maybe
-// FreezeMemTable via SwitchMemTable), one log record for the whole group,
-// one fdatasync under SyncMode::kAlways, MemTable inserts, then every writer
-// of the group is answered. An async put under SyncMode::kNone takes a
-// shorter road when nothing waits: WriteAsync -> TryCommitInline ->
-// CommitWrites on the caller's own thread, answered before it returns. A
-// conditional write (ConditionalWriteAsync) takes the same roads but always
-// commits in a group of its own, deciding its batch on the committer.
+// A put: DB::Put -> CommitPipeline::Write -> (on the committer) CommitGroup:
+// MakeRoomForWrite (maybe freezing the MemTable via SwitchMemTable), one
+// log record for the whole group, one fdatasync under SyncMode::kAlways,
+// MemTable inserts; then the pipeline answers every writer of the group. An
+// async put under SyncMode::kNone takes a shorter road when nothing waits:
+// CommitPipeline::WriteAsync -> CommitGroup on the caller's own thread,
+// answered before it returns. A conditional write (ConditionalWriteAsync)
+// takes the same roads but always commits in a group of its own, deciding
+// its batch here, on the committer.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -19,10 +22,6 @@
 
 namespace lsmd {
 namespace {
-
-// A group stops growing here, so one huge write does not delay small ones
-// behind it for long and a group's record stays bounded.
-constexpr size_t kMaxGroupBytes = 1 << 20;
 
 // A threshold below kMemTableFloorBytes (the sample cases use 1024 bytes) is
 // honoured, but such a small MemTable is switched at most once per
@@ -36,186 +35,21 @@ constexpr auto kMinSwitchInterval = std::chrono::milliseconds(50);
 
 }  // namespace
 
-Status DB::Impl::Write(WriteBatch batch) {
-  PendingWrite w;
-  w.batch = std::move(batch);
-  std::unique_lock lock(write_mu_);
-  if (writes_closed_) return Status::InvalidArgument("engine is closed");
-  write_queue_.push_back(&w);
-  // Wait until our write is done or nobody is committing; in the latter case
-  // this thread commits (its own write and whatever queued behind it).
-  write_cv_.wait(lock, [&] { return w.finished || !committing_; });
-  if (w.finished) return w.status;
-  committing_ = true;
-  lock.unlock();
-  CommitLoop(&w);
-  lock.lock();
-  ReleaseCommitterRole();
-  return w.status;
-}
-
-void DB::Impl::ReleaseCommitterRole() {
-  committing_ = false;
-  if (!write_queue_.empty()) {
-    write_cv_.notify_all();
-    commit_cv_.notify_one();
-  } else if (stop_commit_thread_) {
-    commit_cv_.notify_one();  // Close() waits for the last committer to finish
-  }
-}
-
-bool DB::Impl::TryCommitInline(PendingWrite* w) {
-  {
-    std::lock_guard lock(write_mu_);
-    // Queued writes were accepted first: committing past them would reorder.
-    if (writes_closed_ || committing_ || !write_queue_.empty()) return false;
-    committing_ = true;
-  }
-
-  bool would_wait = false;
+Status DB::Impl::CommitGroup(std::span<PendingWrite* const> group, bool* would_wait) {
+  ThreadRoleScope committer(&committer_);  // the pipeline calls in one at a time
   Status s;
+  MemTable* mem;
   {
-    // Given back on every way out: were a bad_alloc to escape the commit
-    // with the role still taken, every later write would queue forever.
-    struct GiveBackRole {
-      DB::Impl* impl;
-      ~GiveBackRole() {
-        std::lock_guard guard(impl->write_mu_);
-        impl->ReleaseCommitterRole();
-      }
-    } give_back{this};
-    PendingWrite* const group[] = {w};
-    s = CommitWrites(group, &would_wait);
+    MutexLock lock(&mu_);
+    s = MakeRoomForWrite(/*force=*/false, would_wait);
+    mem = mem_.get();
   }
-  if (would_wait) return false;  // nothing was written (nor decided): queue it instead
-  w->write_done(s);
-  return true;
-}
-
-void DB::Impl::Enqueue(PendingWrite* w) {
-  std::unique_lock lock(write_mu_);
-  if (writes_closed_) {
-    lock.unlock();
-    Status closed = Status::InvalidArgument("engine is closed");
-    if (w->kind == PendingWrite::Kind::kFreeze) {
-      w->flush_done(closed);
-    } else {
-      w->write_done(closed);
-    }
-    delete w;
-    return;
-  }
-  write_queue_.push_back(w);
-  if (!committing_) commit_cv_.notify_one();
-}
-
-void DB::Impl::WriteAsync(WriteBatch batch, WriteCallback done) {
-  if (options_.sync == SyncMode::kNone) {
-    // On the stack: the inline road (the common one) allocates nothing more.
-    PendingWrite local;
-    local.batch = std::move(batch);
-    local.write_done = std::move(done);
-    if (TryCommitInline(&local)) return;
-    Enqueue(new PendingWrite(std::move(local)));
-    return;
-  }
-  auto* w = new PendingWrite;
-  w->batch = std::move(batch);
-  w->write_done = std::move(done);
-  Enqueue(w);
-}
-
-void DB::Impl::ConditionalWriteAsync(DecideFn decide, WriteCallback done) {
-  auto w = std::make_unique<PendingWrite>();
-  w->decide = std::move(decide);
-  w->write_done = std::move(done);
-  if (options_.sync == SyncMode::kNone && TryCommitInline(w.get())) return;
-  Enqueue(w.release());
-}
-
-void DB::Impl::FlushAsync(FlushCallback done) {
-  auto* w = new PendingWrite;
-  w->kind = PendingWrite::Kind::kFreeze;
-  w->flush_done = std::move(done);
-  Enqueue(w);
-}
-
-void DB::Impl::CommitThreadMain() {
-  std::unique_lock lock(write_mu_);
-  while (true) {
-    commit_cv_.wait(lock, [&] {
-      return (stop_commit_thread_ && !committing_) || (!committing_ && !write_queue_.empty());
-    });
-    if (write_queue_.empty() && stop_commit_thread_) return;
-    committing_ = true;
-    lock.unlock();
-    CommitLoop(nullptr);
-    lock.lock();
-    committing_ = false;
-    write_cv_.notify_all();
-  }
-}
-
-void DB::Impl::CommitLoop(PendingWrite* mine) {
-  std::vector<PendingWrite*> group;
-  while (true) {
-    group.clear();
-    {
-      std::lock_guard lock(write_mu_);
-      if (write_queue_.empty() || (mine != nullptr && mine->finished)) return;
-      PendingWrite* first = write_queue_.front();
-      write_queue_.pop_front();
-      group.push_back(first);
-      // A conditional write commits alone: it must read every write before
-      // it applied, and decide before any write after it.
-      if (first->kind == PendingWrite::Kind::kWrite && !first->decide) {
-        size_t bytes = first->batch.ByteSize();
-        while (!write_queue_.empty()) {
-          PendingWrite* next = write_queue_.front();
-          if (next->kind != PendingWrite::Kind::kWrite || next->decide) break;
-          if (bytes + next->batch.ByteSize() > kMaxGroupBytes) break;
-          bytes += next->batch.ByteSize();
-          group.push_back(next);
-          write_queue_.pop_front();
-        }
-      }
-    }
-
-    if (group.front()->kind == PendingWrite::Kind::kFreeze) {
-      CommitFreeze(group.front());
-      delete group.front();
-      continue;
-    }
-
-    Status s = CommitWrites(group);
-    std::vector<PendingWrite*> async_done;
-    {
-      std::lock_guard lock(write_mu_);
-      for (PendingWrite* w : group) {
-        w->status = s;
-        w->finished = true;
-        if (w->write_done) async_done.push_back(w);
-      }
-    }
-    write_cv_.notify_all();
-    for (PendingWrite* w : async_done) {
-      w->write_done(s);
-      delete w;
-    }
-  }
-}
-
-Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_wait) {
-  std::unique_lock lock(mu_);
-  Status s = MakeRoomForWrite(lock, /*force=*/false, would_wait);
-  MemTable* mem = mem_.get();
-  lock.unlock();
   RetireOldLog();
   if (!s.ok() || (would_wait != nullptr && *would_wait)) return s;
 
   if (group.front()->decide) {
-    // Alone in its group (CommitLoop), after every earlier group was applied:
-    // what it reads is the state its writes follow.
+    // Alone in its group (CommitPipeline::TakeGroup), after every earlier
+    // group was applied: what it reads is the state its writes follow.
     const DB::ReadFn read = [this](std::string_view key, std::string* value) {
       return Get(key, value);
     };
@@ -249,11 +83,12 @@ Status DB::Impl::CommitWrites(std::span<PendingWrite* const> group, bool* would_
 }
 
 void DB::Impl::CommitFreeze(PendingWrite* freeze) {
-  std::unique_lock lock(mu_);
+  ThreadRoleScope committer(&committer_);  // the pipeline calls in one at a time
+  MutexLock lock(&mu_);
   retry_pending_ = false;  // an explicit flush retries a failed one now
   if (mem_->entries() == 0 && !log_broken_) {
     if (imm_.empty()) {
-      lock.unlock();
+      lock.Unlock();
       freeze->flush_done(FlushResult{});  // nothing to flush: no file written
     } else {
       // Complete when the newest frozen MemTable (flushed last) is durable.
@@ -262,14 +97,14 @@ void DB::Impl::CommitFreeze(PendingWrite* freeze) {
     }
     return;
   }
-  Status s = MakeRoomForWrite(lock, /*force=*/true);
+  Status s = MakeRoomForWrite(/*force=*/true);
   if (s.ok() && !imm_.empty()) {
     imm_.back().ticket->waiters.push_back(std::move(freeze->flush_done));
-    lock.unlock();
+    lock.Unlock();
     RetireOldLog();
     return;
   }
-  lock.unlock();
+  lock.Unlock();
   RetireOldLog();
   if (s.ok()) {
     freeze->flush_done(FlushResult{});  // only a broken, empty log was replaced
@@ -278,8 +113,7 @@ void DB::Impl::CommitFreeze(PendingWrite* freeze) {
   }
 }
 
-Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force,
-                                  bool* would_wait) {
+Status DB::Impl::MakeRoomForWrite(bool force, bool* would_wait) {
   bool allow_delay = !force;
   bool counted_stall = false;
   const auto deadline = std::chrono::steady_clock::now() + options_.write_stall_timeout;
@@ -292,9 +126,9 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
       }
       // Give compaction a little room rather than hitting the hard stop later.
       write_slowdowns_.fetch_add(1, std::memory_order_relaxed);
-      lock.unlock();
+      mu_.Unlock();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      lock.lock();
+      mu_.Lock();
       allow_delay = false;
       continue;
     }
@@ -322,7 +156,7 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
         MaybeScheduleFlush();
         MaybeScheduleCompaction();
       }
-      if (bg_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      if (bg_cv_.WaitUntil(&mu_, deadline) == std::cv_status::timeout) {
         return Status::Busy("write stalled longer than " +
                             std::to_string(options_.write_stall_timeout.count()) +
                             " ms waiting for " + (frozen_full ? "a flush" : "compaction"));
@@ -330,7 +164,7 @@ Status DB::Impl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force
       continue;
     }
     if (!next_log_) {
-      Status s = PrepareNextLog(lock);
+      Status s = PrepareNextLog();
       if (!s.ok()) return s;
       continue;  // mu_ was released: look at the state again
     }
@@ -359,9 +193,9 @@ bool DB::Impl::MemTableFull(size_t bytes, std::chrono::steady_clock::time_point 
   return bytes >= kMemTableFloorBytes || now - last_switch_ >= kMinSwitchInterval;
 }
 
-Status DB::Impl::PrepareNextLog(std::unique_lock<std::mutex>& lock) {
+Status DB::Impl::PrepareNextLog() {
   const uint64_t number = next_log_number_++;
-  lock.unlock();
+  mu_.Unlock();
   const std::string path = dir_ + "/" + LogFileName(number);
   auto file = env_->NewWritableFile(path);
   Status s = file.status();
@@ -376,7 +210,7 @@ Status DB::Impl::PrepareNextLog(std::unique_lock<std::mutex>& lock) {
     (*file)->Close();
     env_->RemoveFile(path);
   }
-  lock.lock();
+  mu_.Lock();
   return s;
 }
 
@@ -405,7 +239,7 @@ Status DB::Impl::SetMemTableThreshold(size_t bytes) {
   if (bytes == 0 || bytes > (size_t{1} << 30)) {
     return Status::InvalidArgument("memtable threshold must be from 1 byte to 1 GiB");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   memtable_threshold_ = bytes;
   return Status::OK();
 }

@@ -104,7 +104,7 @@ Dispatcher::Dispatcher(CommandExecutor& executor, std::string default_node_id)
 Dispatcher::~Dispatcher() = default;
 
 std::string Dispatcher::node_id() const {
-  std::lock_guard lock(node_mu_);
+  MutexLock lock(&node_mu_);
   return node_id_;
 }
 
@@ -132,7 +132,7 @@ std::string Dispatcher::Dispatch(std::string_view line, ReplyFn& done) {
       reply = std::visit(
           [&](const auto& request) -> std::string {
             if constexpr (std::is_same_v<std::decay_t<decltype(request)>, InitRequest>) {
-              std::lock_guard lock(node_mu_);
+              MutexLock lock(&node_mu_);
               node_id_ = request.node_id;
               node_ids_.assign(request.node_ids.begin(), request.node_ids.end());
               // init_ok already answers as the node init names.

@@ -12,13 +12,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/db.h"
+#include "core/mutex.h"
 #include "proto/errors.h"
 #include "proto/executor.h"
 
@@ -63,9 +63,9 @@ class Dispatcher {
 
   std::unique_ptr<CommandExecutor> owned_executor_;  // the first constructor's
   CommandExecutor& executor_;
-  mutable std::mutex node_mu_;
-  std::string node_id_;                   // GUARDED_BY(node_mu_)
-  std::vector<std::string> node_ids_;     // GUARDED_BY(node_mu_)
+  mutable Mutex node_mu_;
+  std::string node_id_ GUARDED_BY(node_mu_);
+  std::vector<std::string> node_ids_ GUARDED_BY(node_mu_);
   std::atomic<uint64_t> next_msg_id_{0};  // reply msg_ids, from 0 per process
 };
 

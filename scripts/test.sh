@@ -6,6 +6,9 @@
 #   scripts/test.sh unit asan    only the named stages
 #
 # Stages:
+#   thread-safety  clang build of every target (bench aside) with the lock
+#           annotations checked (LSMD_THREAD_SAFETY: -Wthread-safety as
+#           errors); builds only, runs nothing (about 3 minutes)
 #   unit    RelWithDebInfo build, every doctest suite through CTest (engine,
 #           protocol, the server integration tests that start the real
 #           binary on port 0, and the short crash-and-restart torture run)
@@ -38,8 +41,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
-ALL_STAGES=(asan resp cluster tsan fuzz docker bench)
-KNOWN_STAGES=(unit asan resp cluster tsan fuzz fuzz-long docker bench)
+ALL_STAGES=(thread-safety asan resp cluster tsan fuzz docker bench)
+KNOWN_STAGES=(thread-safety unit asan resp cluster tsan fuzz fuzz-long docker bench)
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=("${ALL_STAGES[@]}")
 
@@ -50,6 +53,19 @@ stage_unit() {
   cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build/test -j"$JOBS"
   ctest --test-dir build/test -j"$JOBS" --output-on-failure --timeout 600
+}
+
+# The annotations of core/thread_annotations.h checked by clang: a finding
+# is a compile error. First in the default set, being the quickest to fail.
+# Build only, -O0 without debug info: the analysis runs in the front end,
+# so optimizing would only cost time.
+stage_thread_safety() {
+  log "thread-safety: clang build of every target with the lock annotations checked"
+  scripts/install-deps.sh clang
+  cmake -S . -B build/thread-safety -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0" \
+    -DLSMD_THREAD_SAFETY=ON -DLSMD_BUILD_BENCH=OFF >/dev/null
+  cmake --build build/thread-safety -j"$JOBS"
 }
 
 # Sanitizer builds: -O1 keeps them quick to build and still fast to run.
@@ -88,11 +104,11 @@ stage_cluster() {
 # the 100,000-connection churn: a resource test, run in the other stages,
 # that TSan slows to minutes.
 TSAN_TARGETS=(core_memtable_test core_db_test core_compaction_concurrency_test
-              core_background_work_test
+              core_background_work_test core_commit_pipeline_test
               core_power_loss_env_test core_power_loss_test core_power_loss_cases_test
               server_server_test server_protocol_errors_test server_stdio_test
               server_hostile_clients_test lsmd)
-TSAN_TESTS='^(core/(memtable_test|db_test|compaction_concurrency_test|background_work_test|power_loss_env_test|power_loss_test|power_loss_cases_test)|server/(server_test|protocol_errors_test|stdio_test|hostile_clients_test))/'
+TSAN_TESTS='^(core/(memtable_test|db_test|compaction_concurrency_test|background_work_test|commit_pipeline_test|power_loss_env_test|power_loss_test|power_loss_cases_test)|server/(server_test|protocol_errors_test|stdio_test|hostile_clients_test))/'
 TSAN_EXCLUDE='SIGKILL|connect-request-disconnect'
 stage_tsan() {
   log "tsan: build the concurrent suites with ThreadSanitizer and run them"
@@ -140,6 +156,7 @@ stage_bench() {
 scripts/install-deps.sh
 for stage in "${STAGES[@]}"; do
   case "$stage" in
+    thread-safety) stage_thread_safety ;;
     unit) stage_unit ;;
     asan) stage_asan ;;
     resp) stage_resp ;;

@@ -16,7 +16,7 @@ CursorTable::CursorTable(size_t capacity)
             1) {}
 
 uint64_t CursorTable::Save(std::string resume_key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   const uint64_t cursor = next_++;
   if (next_ == 0) next_ = 1;
   resume_at_.emplace(cursor, std::move(resume_key));
@@ -29,7 +29,7 @@ uint64_t CursorTable::Save(std::string resume_key) {
 }
 
 std::optional<std::string> CursorTable::Find(uint64_t cursor) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = resume_at_.find(cursor);
   if (it == resume_at_.end()) return std::nullopt;
   return it->second;

@@ -12,10 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+
+#include "core/mutex.h"
 
 namespace lsmd::proto::resp {
 
@@ -34,10 +35,10 @@ class CursorTable {
 
  private:
   const size_t capacity_;
-  mutable std::mutex mu_;
-  uint64_t next_;                                        // GUARDED_BY(mu_)
-  std::unordered_map<uint64_t, std::string> resume_at_;  // GUARDED_BY(mu_)
-  std::deque<uint64_t> order_;                           // GUARDED_BY(mu_): oldest first
+  mutable Mutex mu_;
+  uint64_t next_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, std::string> resume_at_ GUARDED_BY(mu_);
+  std::deque<uint64_t> order_ GUARDED_BY(mu_);  // oldest first
 };
 
 }  // namespace lsmd::proto::resp

@@ -356,7 +356,11 @@ TEST_CASE("tables are removed on the compaction thread, never by a reader lettin
   std::this_thread::sleep_for(300ms);
   const auto removals = env.table_removals();
   REQUIRE(removals.size() >= 2);
-  for (const auto& [table, thread] : removals) {
+  for (const auto& removal : removals) {
+    // Not a structured binding: the macro's lambda captures these, which
+    // clang 14 cannot do for bindings.
+    const std::string& table = removal.first;
+    const std::string& thread = removal.second;
     CHECK_MESSAGE(thread == "lsmd-compact", table, " was removed on thread '", thread, "'");
   }
 }

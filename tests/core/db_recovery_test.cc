@@ -138,7 +138,11 @@ TEST_CASE("acknowledged writes survive SIGKILL at a random moment, 20 times") {
 
     auto db = DB::Open(CrashOptions(), dir.path());
     REQUIRE_MESSAGE(db.ok(), "round ", round, ": ", db.status().ToString());
-    for (const auto& [k, version] : acked) {
+    for (const auto& entry : acked) {
+      // Not a structured binding: the macros' lambdas capture k, which
+      // clang 14 cannot do for bindings.
+      const auto& k = entry.first;
+      const auto& version = entry.second;
       std::string value;
       Status s = (*db)->Get(k, &value);
       REQUIRE_MESSAGE(s.ok(), "round ", round, " lost ", k, ": ", s.ToString());

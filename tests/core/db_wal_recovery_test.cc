@@ -49,13 +49,15 @@ std::vector<std::string> Logs(const std::string& dir) {
 void PutAll(const std::string& dir, const std::vector<std::pair<std::string, std::string>>& kvs) {
   auto db = DB::Open(Options{}, dir);
   REQUIRE(db.ok());
-  for (const auto& [k, v] : kvs) REQUIRE((*db)->Put(k, v).ok());
+  for (const auto& kv : kvs) REQUIRE((*db)->Put(kv.first, kv.second).ok());
   REQUIRE((*db)->Close().ok());
 }
 
 // Checks each key holds its value (or is absent where the value is empty).
 void Expect(DB& db, const std::vector<std::pair<std::string, std::string>>& kvs) {
-  for (const auto& [k, v] : kvs) {
+  for (const auto& kv : kvs) {
+    const std::string& k = kv.first;
+    const std::string& v = kv.second;
     std::string got;
     Status s = db.Get(k, &got);
     if (v.empty()) {
@@ -104,7 +106,7 @@ TEST_CASE(
     {
       auto db = DB::Open(Options{}, dir.path());
       REQUIRE(db.ok());
-      for (const auto& [k, v] : acked) REQUIRE((*db)->Put(k, v).ok());
+      for (const auto& kv : acked) REQUIRE((*db)->Put(kv.first, kv.second).ok());
       REQUIRE((*db)->Put("last", Payload(20000, 2)).ok());
       REQUIRE((*db)->Close().ok());
     }

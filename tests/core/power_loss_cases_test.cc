@@ -145,7 +145,7 @@ TEST_CASE(
   for (const auto& p : env.sync_trace()) {
     if (p.number <= syncs_before || !p.dir) continue;
     for (const DirOp& op : p.pending) {
-      new_log_dir_synced |= op.kind == DirOp::Kind::kCreate && op.path.ends_with(".log");
+      new_log_dir_synced |= op.kind == DirOp::Kind::kCreate && op.path.ends_with(".wal");
     }
   }
   CHECK_MESSAGE(new_log_dir_synced, "no SyncDir covered the new log's name");
@@ -161,7 +161,7 @@ TEST_CASE("group commit: 64 writers share fdatasyncs, and every acknowledged wri
   env.SetSyncDelay(std::chrono::microseconds(1000));
   CrashModel m;
   auto db = OpenOrDie(CaseOptions(&env), dir.path());
-  const int log_syncs_before = env.file_syncs_matching(".log");
+  const int log_syncs_before = env.file_syncs_matching(".wal");
   std::atomic<int> failed{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -175,7 +175,7 @@ TEST_CASE("group commit: 64 writers share fdatasyncs, and every acknowledged wri
   }
   for (auto& t : threads) t.join();
   REQUIRE(failed.load() == 0);
-  const int log_syncs = env.file_syncs_matching(".log") - log_syncs_before;
+  const int log_syncs = env.file_syncs_matching(".wal") - log_syncs_before;
   MESSAGE(kWrites, " synchronous puts from ", kThreads, " threads took ", log_syncs,
           " log fdatasyncs (", static_cast<double>(kWrites) / std::max(log_syncs, 1),
           " writes per sync)");
@@ -192,7 +192,7 @@ TEST_CASE("a torn log write: the error is returned, later writes go to a new log
     CrashModel m;
     auto db = OpenOrDie(CaseOptions(&env), dir.path());
     PutMany(*db, m, "before", 10);
-    env.FailWrite(1, ".log");  // half of the next record reaches the file
+    env.FailWrite(1, ".wal");  // half of the next record reaches the file
     CHECK_FALSE(testing::ModelPut(*db, m, "torn", 200));
     PutMany(*db, m, "after", 10);
     // Any part of the torn record may be on disk, up to the bytes written.
@@ -210,7 +210,7 @@ TEST_CASE("a failed log fsync: the write is an error, later writes survive a pow
     CrashModel m;
     auto db = OpenOrDie(CaseOptions(&env), dir.path());
     PutMany(*db, m, "before", 10);
-    env.FailSync(1, ".log");
+    env.FailSync(1, ".wal");
     CHECK_FALSE(testing::ModelPut(*db, m, "unsynced", 50));
     PutMany(*db, m, "after", 10);
     const auto data = seed % 2 == 0 ? PowerLossEnv::UnsyncedData::kKeepRandomPrefix

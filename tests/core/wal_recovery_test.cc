@@ -207,7 +207,7 @@ TEST_CASE("damage with data after it in the last block is corruption, bar one ca
   const std::string log = EncodeLog(kLog, records);
   const auto layout = LogLayout(log);
   const uint64_t at = layout[15].start;
-  for (auto [offset, mask] : {std::pair<uint64_t, uint8_t>{at + kWalHeaderSize + 10, 0x55},
+  for (auto damage : {std::pair<uint64_t, uint8_t>{at + kWalHeaderSize + 10, 0x55},
                               {at + 1, 0x55},
                               {at + 4, 0x01},
                               {at + 4, 0x20},
@@ -215,6 +215,8 @@ TEST_CASE("damage with data after it in the last block is corruption, bar one ca
                               {at + 5, 0x80},
                               {at + 6, 0x55},
                               {at + 6, 0x02}}) {
+    const uint64_t offset = damage.first;
+    const uint8_t mask = damage.second;
     CAPTURE(offset - at);
     CAPTURE(int{mask});
     std::string damaged = log;
@@ -227,7 +229,9 @@ TEST_CASE("damage with data after it in the last block is corruption, bar one ca
   // past the end of the file is what a torn write looks like too, and a
   // header whose type lost its bit reads as a torn sector. The records after
   // it in this block are cut with it.
-  for (auto [offset, mask] : {std::pair<uint64_t, uint8_t>{at + 5, 0x08}, {at + 6, 0x01}}) {
+  for (auto damage : {std::pair<uint64_t, uint8_t>{at + 5, 0x08}, {at + 6, 0x01}}) {
+    const uint64_t offset = damage.first;
+    const uint8_t mask = damage.second;
     std::string damaged = log;
     damaged[offset] ^= static_cast<char>(mask);
     const Read read = ReadBytes(damaged);
