@@ -20,7 +20,10 @@ case ${1:-} in -h | --help) sed -n '2,11p' "$0"; exit 0 ;; esac
 export LSMD_BINARY=${LSMD_BINARY:-build/test/server/lsmd}
 case $LSMD_BINARY in /*) ;; *) LSMD_BINARY=$root/$LSMD_BINARY ;; esac
 [ -x "$LSMD_BINARY" ] || { echo "run.sh: $LSMD_BINARY is not built" >&2; exit 1; }
-"$LSMD_BINARY" --help 2>&1 | grep -q -- --resp-listen ||
+# Captured first: `| grep -q` may close the pipe before lsmd has written all
+# of its help, and under pipefail the SIGPIPE would fail the check.
+help_text=$("$LSMD_BINARY" --help 2>&1 || true)
+grep -q -- --resp-listen <<<"$help_text" ||
   { echo "run.sh: $LSMD_BINARY has no --resp-listen (no RESP listener built in)" >&2; exit 1; }
 export PYTHONDONTWRITEBYTECODE=1  # leave no __pycache__ in the tree
 echo "run.sh: testing $LSMD_BINARY behind $(command -v nutcracker || echo /usr/sbin/nutcracker)"

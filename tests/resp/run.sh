@@ -37,7 +37,10 @@ python=${PYTHON:-/usr/bin/python3}
 
 if [ "$target" = lsmd ]; then
   [ -x "$LSMD_BINARY" ] || { echo "run.sh: $LSMD_BINARY is not built" >&2; exit 1; }
-  if ! "$LSMD_BINARY" --help 2>&1 | grep -q -- --resp-listen; then
+  # Captured first: `| grep -q` may close the pipe before lsmd has written
+  # all of its help, and under pipefail the SIGPIPE would fail the check.
+  help_text=$("$LSMD_BINARY" --help 2>&1 || true)
+  if ! grep -q -- --resp-listen <<<"$help_text"; then
     echo "run.sh: $LSMD_BINARY has no --resp-listen (the RESP listener is not built in);" \
       "use --target redis to check the suite against redis-server" >&2
     exit 1
