@@ -6,29 +6,39 @@
 // kTornTail if it can be a crash's unfinished last write (nothing complete
 // after it), kCorruption if it cannot. good_bytes() is where a cut log ends.
 //
-// WalReader's tail rule. A torn write leaves a prefix of its record, with
-// zeros where pages never reached the disk, and nothing after it but zeros.
-// So after a fragment fails to verify at offset D, it is corruption when:
-// - a complete record follows: a FULL fragment, or a FIRST..LAST chain, that
-//   verifies. The reader looks for one only where the framing puts headers:
-//   from the start of each later block, then from fragment to verified
-//   fragment. Orphan MIDDLE and LAST fragments (the rest of a torn record)
-//   are skipped, and so is the rest of a block after another bad fragment;
-// - or the damage is of a kind no torn write makes: a type above 4, a
-//   fragment crossing its block's end, a FIRST or MIDDLE not ending at it;
-// - or the bad fragment's header looks intact (a known type, a non-zero
-//   checksum field) and bytes other than zeros follow its end in its block.
-//   Those bytes are only tested for being zero, never parsed: they could be
-//   anything, a value's bytes included.
-// Otherwise (the end of the file is reached first) it is a torn tail.
+// WalReader's tail rule. After a crash the bytes past the last synced record
+// can be anything: a prefix of the unfinished write, zeros where its pages
+// never reached the disk, or (on file systems that expose stale blocks)
+// garbage. None of them holds a complete record that verifies; bit rot in
+// the middle of a log leaves the records after it intact. So a fragment
+// that fails to verify at offset D is corruption when a complete record (a
+// FULL fragment, or a FIRST..LAST chain) verifies after it, and a torn tail
+// when the end of the file comes first. The reader looks for one
+// - in D's block, from the end D's header gives (when its type is known and
+//   the fragment fits the block: the length may be intact, and bytes inside
+//   the fragment may be the rest of a torn record, a client's value), or
+//   from D + 7 (an unknown type or a fragment crossing its block's end: no
+//   writer wrote that header, so its length means nothing), at every byte
+//   offset to the end of the block, since a damaged length hides where the
+//   next header is;
+// - from the start of each later block, where the writer always put a
+//   header, then from fragment to verified fragment.
+// Orphan MIDDLE and LAST fragments (the rest of a torn record) do not count,
+// and after another bad fragment the same rule applies again. It is also
+// corruption when the fragment's header looks like a writer's and so do the
+// next three, each where the one before ends (another log's file under this
+// name, or damage wider than a record): random bytes pass for that with a
+// chance far below one in a million.
 //
 // A header whose type or checksum field is zero lost bytes to a torn sector
-// (or was never written): its length is not trusted, and the rest of its
-// block is skipped. What the framing cannot tell from a torn write, in the
-// file's last block: a length damaged so that a fragment seems to run past
-// the end of the file, and a type byte damaged to zero. The records after it
-// in that block (less than 32 KiB) go with the tail, and the warning names
-// the offset where the log is cut.
+// (or was never written): its length is not trusted and nothing after it in
+// its block is looked at, since that may be the intact rest of the torn
+// record. What the rule cannot tell from a crash, in the file's last block:
+// damage to the last record alone (nothing complete follows it), a length
+// damaged so that a fragment seems to run past the end of the file, and a
+// type byte damaged to zero. The records after it in that block (less than
+// 32 KiB) go with the tail, and the warning names the offset where the log
+// is cut.
 //
 // Memory and read-ahead are bounded by one block: the reader never asks the
 // file for more than kWalBlockSize bytes at a time, and while it classifies
@@ -92,8 +102,8 @@ class WalReader final : public LogRecordReader {
     kFragment,  // a fragment that verifies
     kEnd,       // the clean end of the file (maybe inside a block trailer)
     kTornEnd,   // a header or fragment cut short by the end of the file
-    kSkipped,   // damage a torn write can leave; the rest of the block is skipped
-    kNotTorn,   // damage no torn write leaves
+    kSkipped,   // damage: the rest of the block is skipped or scanned (scan_from_)
+    kNotTorn,   // damage followed by what only a writer leaves
   };
   struct Fragment {
     WalFragmentType type = WalFragmentType::kZero;
@@ -102,7 +112,14 @@ class WalReader final : public LogRecordReader {
   };
 
   Status ReadFragment(Found* found, Fragment* fragment, std::string* why);
-  // Classifies a fragment at pos_ that does not verify; sets pos_ past it.
+  // Whether a fragment of this log verifies at block_[at]; fills fragment.
+  bool VerifiesAt(size_t at, Fragment* fragment) const;
+  // Whether block_[at] holds a header a writer could have written (whatever
+  // its checksum); sets *end to where its fragment ends.
+  bool WriterLikeAt(size_t at, size_t* end) const;
+  static constexpr size_t kWriterLikeRun = 3;
+  // Classifies a fragment at pos_ that does not verify; sets pos_ past it
+  // and, where the rest of its block is to be scanned, scan_from_.
   Found Damaged(uint32_t checksum, size_t length, uint8_t type, std::string* why);
   Status LoadNextBlock();
   // Reads on after damage at `offset` to say whether it was a torn tail.
@@ -123,6 +140,10 @@ class WalReader final : public LogRecordReader {
   bool loaded_ = false;       // block_ holds the first block or a later one
   uint64_t read_pos_ = 0;     // file offset of the end of block_
   uint64_t good_bytes_ = 0;
+  // Where in block_ the next read looks for a fragment at every offset, after
+  // damage; kNoScan: at pos_ only.
+  static constexpr size_t kNoScan = ~size_t{0};
+  size_t scan_from_ = kNoScan;
   Status status_;
   bool stopped_ = false;  // Once set, ReadRecord keeps returning stop_outcome_.
   Outcome stop_outcome_ = Outcome::kEof;
