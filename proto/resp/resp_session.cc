@@ -72,6 +72,54 @@ std::optional<uint64_t> ParseCursor(std::string_view text) {
   return value;
 }
 
+// SCAN's and KEYS's sink: the keys that match, rendered as bulk strings as
+// the engine yields them (the array header is written once their number is
+// known), and the key the next SCAN page starts at.
+class KeyReplySink final : public ScanSink {
+ public:
+  // pattern: MATCH (none: every key); none_wanted: TYPE other than string.
+  KeyReplySink(std::optional<std::string_view> pattern, bool none_wanted)
+      : pattern_(pattern), none_wanted_(none_wanted) {}
+
+  bool Wants(std::string_view key) override {
+    last_examined_.assign(key);
+    declined_ = !none_wanted_ && (!pattern_ || GlobMatch(*pattern_, key));
+    return declined_;  // until Add takes it
+  }
+  void Add(std::string_view key, std::string_view) override {
+    AppendBulk(&keys_, key);
+    ++count_;
+    declined_ = false;
+  }
+
+  // Where the next page starts: at the last key examined if the reply
+  // wanted it but the budget left it out (the first key not returned), else
+  // just after it.
+  std::string ResumeKey() {
+    if (!declined_) last_examined_.push_back('\0');  // the smallest key after it
+    return std::move(last_examined_);
+  }
+
+  void AppendArray(std::string* out) const {
+    AppendArrayHeader(out, count_);
+    out->append(keys_);
+  }
+
+ private:
+  const std::optional<std::string_view> pattern_;
+  const bool none_wanted_;
+  std::string keys_;  // the bulk strings, without the array header
+  size_t count_ = 0;
+  std::string last_examined_;
+  bool declined_ = false;  // the last key examined matched and was not taken
+};
+
+// A scan's failure (a scan is always answered inline: no result is a bug).
+void AppendScanError(const std::optional<CommandResult>& result, std::string* out) {
+  if (result) return AppendCommandError(std::get<CommandError>(*result), out);
+  AppendError(out, "ERR internal error: scan was not answered");
+}
+
 }  // namespace
 
 RespShared::RespShared(CommandExecutor& executor, ServerFacts facts, const ClientCounters& clients,
@@ -422,59 +470,51 @@ Session::Outcome RespSession::Scan(Args args, std::string* out) {
     if (start < prefix) start = prefix;
     end = PrefixEnd(std::move(prefix));
   }
-  std::vector<std::string> keys;
-  std::string last;
-  bool more = false;
-  Status s;
+  // Keys go from the engine straight into the reply's array; the executor
+  // decides where the page stops (COUNT keys examined, or the reply budget).
+  KeyReplySink sink(pattern, !strings_only_wanted);
+  ScanResult page;
   if (end.empty() || start < end) {
-    s = shared_.executor.db()->Scan(
-        start, end, count,
-        [&](std::string_view key, std::string_view) {
-          last.assign(key);
-          if (strings_only_wanted && (!pattern || GlobMatch(*pattern, key))) keys.emplace_back(key);
-        },
-        &more);
-  }
-  if (!s.ok()) {
-    AppendCommandError(ErrorFromStatus(s), out);
-    return Outcome::kAnswered;
+    ScanCommand scan;
+    scan.start = start;
+    if (!end.empty()) scan.end = end;
+    scan.limit = count;
+    scan.carries = ScanCommand::Carries::kKeys;
+    scan.sink = &sink;
+    std::optional<CommandResult> result = shared_.executor.Execute(scan, nullptr);
+    if (!result || std::holds_alternative<CommandError>(*result)) {
+      AppendScanError(result, out);
+      return Outcome::kAnswered;
+    }
+    page = std::get<ScanResult>(std::move(*result));
   }
   AppendArrayHeader(out, 2);
-  if (more) {
-    last.push_back('\0');  // the smallest key after the last one examined
-    AppendBulk(out, std::to_string(shared_.cursors.Save(std::move(last))));
+  if (page.more) {
+    AppendBulk(out, std::to_string(shared_.cursors.Save(sink.ResumeKey())));
   } else {
     AppendBulk(out, "0");
   }
-  AppendArrayHeader(out, keys.size());
-  for (const std::string& key : keys) AppendBulk(out, key);
+  sink.AppendArray(out);
   return Outcome::kAnswered;
 }
 
 Session::Outcome RespSession::Keys(Args args, std::string* out) {
   const std::string_view pattern = args[1];
-  std::string start = GlobLiteralPrefix(pattern);
+  const std::string start = GlobLiteralPrefix(pattern);
   const std::string end = PrefixEnd(start);
-  std::vector<std::string> keys;
-  bool more = true;
-  while (more) {
-    std::string last;
-    Status s = shared_.executor.db()->Scan(
-        start, end, kMaxScanLimit,
-        [&](std::string_view key, std::string_view) {
-          last.assign(key);
-          if (GlobMatch(pattern, key)) keys.emplace_back(key);
-        },
-        &more);
-    if (!s.ok()) {
-      AppendCommandError(ErrorFromStatus(s), out);
-      return Outcome::kAnswered;
-    }
-    start = std::move(last);
-    start.push_back('\0');
+  KeyReplySink sink(pattern, false);
+  ScanCommand keys;
+  keys.start = start;
+  if (!end.empty()) keys.end = end;
+  keys.carries = ScanCommand::Carries::kKeys;
+  keys.whole_range = true;  // one reply; past the budget an error, not a short page
+  keys.sink = &sink;
+  std::optional<CommandResult> result = shared_.executor.Execute(keys, nullptr);
+  if (!result || std::holds_alternative<CommandError>(*result)) {
+    AppendScanError(result, out);
+    return Outcome::kAnswered;
   }
-  AppendArrayHeader(out, keys.size());
-  for (const std::string& key : keys) AppendBulk(out, key);
+  sink.AppendArray(out);
   return Outcome::kAnswered;
 }
 
