@@ -233,6 +233,10 @@ po::options_description Describe() {
        "always, point-in-time with --sync none)")
       ("max-line-bytes", text()->value_name("N"),
        "longest request line; longer gets error 12 and the connection closes (default 1048576)")
+      ("max-reply-bytes", text()->value_name("N"),
+       "bytes of keys and values one reply may carry, both ports: past it a scan page stops "
+       "early (more), KEYS and MGET fail, an EXEC result becomes an error; 1 to 1073741824 "
+       "(default 67108864)")
       ("max-connections", text()->value_name("N"),
        "open connections allowed, both ports together; one more is refused (default 1024)")
       ("node-id", text()->value_name("ID"), "node id to answer as until init names one (default n1)")
@@ -284,6 +288,7 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
            ParseSyncMode(raw.Get("sync"), &options->sync),
            ParseWalRecovery(raw.Get("wal-recovery"), &options->wal_recovery),
            ParseInteger(raw.Get("max-line-bytes"), 1, int64_t{1} << 30, &options->max_line_bytes),
+           ParseInteger(raw.Get("max-reply-bytes"), 1, int64_t{1} << 30, &options->max_reply_bytes),
            ParseInteger(raw.Get("max-connections"), 1, 1 << 20, &options->max_connections),
            ParseNonEmpty(raw.Get("node-id"), &options->node_id),
            ParseLogLevel(raw.Get("log-level"), &options->log_level),
@@ -349,7 +354,8 @@ std::string ServerOptions::DescribeSettings() const {
       << " bloom_bits_per_key=" << bloom_bits_per_key << " index_interval=" << index_interval
       << " sync=" << (sync == SyncMode::kAlways ? "always" : "none")
       << " wal_recovery=" << WalRecoveryModeName(EffectiveWalRecovery(wal_recovery, sync))
-      << " max_line_bytes=" << max_line_bytes << " max_connections=" << max_connections;
+      << " max_line_bytes=" << max_line_bytes << " max_reply_bytes=" << max_reply_bytes
+      << " max_connections=" << max_connections;
   if (resp_listen) {
     out << " resp_max_bulk_bytes=" << resp_max_bulk_bytes
         << " resp_max_multibulk_len=" << resp_max_multibulk_len
