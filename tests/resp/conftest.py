@@ -333,9 +333,11 @@ class ServerProcess:
 
     host = "127.0.0.1"
 
-    def __init__(self, target: str, sync: str = "none", name: str = "server"):
+    def __init__(self, target: str, sync: str = "none", name: str = "server",
+                 args: tuple = ()):
         self.target = target
         self.sync = sync
+        self.args = tuple(args)  # extra lsmd options
         self.workdir = Path(tempfile.mkdtemp(prefix=f"lsmd-resp-{name}-"))
         self.stderr_path = self.workdir / "server.stderr"
         self.proc: subprocess.Popen | None = None
@@ -368,7 +370,7 @@ class ServerProcess:
         cmd = [str(LSMD_BINARY),
                "--listen", "127.0.0.1:0", "--port-file", str(f1),
                "--resp-listen", "127.0.0.1:0", "--resp-port-file", str(f2),
-               "--data-dir", str(data_dir), "--sync", self.sync]
+               "--data-dir", str(data_dir), "--sync", self.sync, *self.args]
         self.cmd = cmd
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
@@ -511,8 +513,10 @@ def start_server(request):
     """Factory: starts an extra fresh server for this test only."""
     started = []
 
-    def start(sync: str = "none") -> ServerProcess:
-        s = ServerProcess(TARGET, sync=sync, name=re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)[:40])
+    def start(sync: str = "none", args: tuple = ()) -> ServerProcess:
+        """args: extra lsmd options (not given to redis-server)."""
+        s = ServerProcess(TARGET, sync=sync, name=re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)[:40],
+                          args=args)
         started.append(s)
         return s
 
