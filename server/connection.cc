@@ -100,6 +100,11 @@ asio::awaitable<void> Connection::ServeRequests() {
       const std::string_view rest(input_.data() + start, input_.size() - start);
       proto::Session::Step step = co_await Answer(rest, input_closed);
       if (step.outcome == Outcome::kNeedMore) break;
+      if (step.delay.count() > 0) {
+        // A failed login: its reply, and everything after it, waits.
+        asio::steady_timer hold(executor_, step.delay);
+        co_await hold.async_wait(kAwaitTuple);
+      }
       start += step.consumed;
       if (step.outcome == Outcome::kFatal) {
         // The client broke the protocol: the error, then a lingering close.
@@ -144,7 +149,15 @@ asio::awaitable<void> Connection::ServeRequests() {
 }
 
 asio::awaitable<void> Connection::Refuse(std::string reason) {
-  output_ = session_->RefusalReply(reason);
+  co_await AnswerOnceAndClose(session_->RefusalReply(reason));
+}
+
+asio::awaitable<void> Connection::Deny(std::string reason) {
+  co_await AnswerOnceAndClose(session_->DeniedReply(reason));
+}
+
+asio::awaitable<void> Connection::AnswerOnceAndClose(std::string reply) {
+  output_ = std::move(reply);
   bool written = co_await WriteOutput();
   if (written) co_await LingerAndClose();
   CloseSocket();

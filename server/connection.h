@@ -56,6 +56,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Answers the session's refusal (JSON error 11, RESP "-ERR max number of
   // clients reached") with `reason` and closes without reading any request.
   asio::awaitable<void> Refuse(std::string reason);
+  // Answers the session's denial (protected mode: JSON error 1004, RESP
+  // "-DENIED ...") with `reason` and closes without reading any request.
+  asio::awaitable<void> Deny(std::string reason);
 
   // Finishes the requests already read, writes their replies, then closes.
   void Stop();
@@ -63,6 +66,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ForceClose();
 
  private:
+  // Writes reply, lingers, closes: the end of Refuse and Deny.
+  asio::awaitable<void> AnswerOnceAndClose(std::string reply);
   // Serve() without the final close.
   asio::awaitable<void> ServeRequests();
   // Hands the request at the front of input_ to the session. Reads (most

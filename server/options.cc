@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "server/password_file.h"
+
 namespace lsmd::server {
 namespace {
 
@@ -165,6 +167,24 @@ bool IsLogLevelName(std::string_view name) {
   return false;
 }
 
+// A password from a file named by a flag (or its LSMD_ variable), or from
+// the variable `variable` itself (for containers); never from a flag's value,
+// which every local user could read in ps.
+Status ParsePassword(const std::optional<RawValue>& file, const char* variable,
+                     std::optional<std::string>* out) {
+  const char* value = std::getenv(variable);
+  if (value != nullptr && *value != '\0') {
+    if (file) return file->Invalid(std::string("is given and so is ") + variable + ": use one");
+    *out = std::string(value);
+    return Status::OK();
+  }
+  if (!file) return Status::OK();
+  Result<std::string> password = ReadPasswordFile(file->text);
+  if (!password.ok()) return file->Invalid(password.status().message());
+  *out = std::move(*password);
+  return Status::OK();
+}
+
 Status ParseLogLevel(const std::optional<RawValue>& raw, std::string* out) {
   if (!raw) return Status::OK();
   std::string level = ToLower(Trim(raw->text));
@@ -235,6 +255,14 @@ po::options_description Describe() {
        "longest request line; longer gets error 12 and the connection closes (default 1048576)")
       ("max-connections", text()->value_name("N"),
        "open connections allowed, both ports together; one more is refused (default 1024)")
+      ("password-file", text()->value_name("FILE"),
+       "clients must log in with the password on this file's first line (LSMD_PASSWORD "
+       "sets the password itself, for containers)")
+      ("admin-password-file", text()->value_name("FILE"),
+       "compact and threshold changes need this password (LSMD_ADMIN_PASSWORD sets it "
+       "itself); without it they need the data password")
+      ("protected-mode", text()->value_name("yes|no"),
+       "without a password, refuse clients that are not on loopback (default yes)")
       ("node-id", text()->value_name("ID"), "node id to answer as until init names one (default n1)")
       ("log-level", text()->value_name("LEVEL"),
        "trace|debug|info|warn|error|critical|off (default: SPDLOG_LEVEL, else info)")
@@ -287,6 +315,10 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
            ParseInteger(raw.Get("max-connections"), 1, 1 << 20, &options->max_connections),
            ParseNonEmpty(raw.Get("node-id"), &options->node_id),
            ParseLogLevel(raw.Get("log-level"), &options->log_level),
+           ParsePassword(raw.Get("password-file"), "LSMD_PASSWORD", &options->password),
+           ParsePassword(raw.Get("admin-password-file"), "LSMD_ADMIN_PASSWORD",
+                         &options->admin_password),
+           ParseSwitch(raw.Get("protected-mode"), &options->protected_mode),
        }) {
     if (!status.ok()) return status;
   }
@@ -349,7 +381,10 @@ std::string ServerOptions::DescribeSettings() const {
       << " bloom_bits_per_key=" << bloom_bits_per_key << " index_interval=" << index_interval
       << " sync=" << (sync == SyncMode::kAlways ? "always" : "none")
       << " wal_recovery=" << WalRecoveryModeName(EffectiveWalRecovery(wal_recovery, sync))
-      << " max_line_bytes=" << max_line_bytes << " max_connections=" << max_connections;
+      << " max_line_bytes=" << max_line_bytes << " max_connections=" << max_connections
+      << " password=" << (password ? "set" : "none")
+      << " admin_password=" << (admin_password ? "set" : "none")
+      << " protected_mode=" << (protected_mode ? "yes" : "no");
   if (resp_listen) {
     out << " resp_max_bulk_bytes=" << resp_max_bulk_bytes
         << " resp_max_multibulk_len=" << resp_max_multibulk_len

@@ -49,6 +49,12 @@ struct ServerOptions {
   WalRecoveryMode wal_recovery = WalRecoveryMode::kDefault;
   size_t max_line_bytes = 1 << 20;
   size_t max_connections = 1024;
+  // docs/SECURITY.md. The data password (logins on both ports), and the
+  // admin one for compact and threshold changes; never logged.
+  std::optional<std::string> password;
+  std::optional<std::string> admin_password;
+  // Without a data password, serve only loopback clients.
+  bool protected_mode = true;
   std::string node_id = "n1";
   // Empty: SPDLOG_LEVEL (already validated) or "info".
   std::string log_level;
