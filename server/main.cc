@@ -198,6 +198,13 @@ int ServeStdio(const ServerOptions& options, proto::Dispatcher& dispatcher) {
 }
 
 int Serve(const ServerOptions& options) {
+  if (!options.stdio && options.require_password && !options.password && options.protected_mode) {
+    spdlog::error(
+        "refusing to start without a password (--require-password): set LSMD_PASSWORD or "
+        "LSMD_PASSWORD_FILE (a Docker secret), or LSMD_PROTECTED_MODE=no if every client that "
+        "can reach the ports is trusted");
+    return kExitUsage;
+  }
   SetStopSignalsBlocked(true);
   std::signal(SIGPIPE, SIG_IGN);  // a vanished client or reader is an error value
 

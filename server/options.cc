@@ -263,6 +263,9 @@ po::options_description Describe() {
        "itself); without it they need the data password")
       ("protected-mode", text()->value_name("yes|no"),
        "without a password, refuse clients that are not on loopback (default yes)")
+      ("require-password", text()->value_name("yes|no"),
+       "refuse to start without a password unless --protected-mode is no (default no; "
+       "the Docker image sets yes)")
       ("node-id", text()->value_name("ID"), "node id to answer as until init names one (default n1)")
       ("log-level", text()->value_name("LEVEL"),
        "trace|debug|info|warn|error|critical|off (default: SPDLOG_LEVEL, else info)")
@@ -319,6 +322,7 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
            ParsePassword(raw.Get("admin-password-file"), "LSMD_ADMIN_PASSWORD",
                          &options->admin_password),
            ParseSwitch(raw.Get("protected-mode"), &options->protected_mode),
+           ParseSwitch(raw.Get("require-password"), &options->require_password),
        }) {
     if (!status.ok()) return status;
   }

@@ -55,6 +55,10 @@ struct ServerOptions {
   std::optional<std::string> admin_password;
   // Without a data password, serve only loopback clients.
   bool protected_mode = true;
+  // Refuse to start serving TCP without a data password unless protected
+  // mode was turned off (the Docker image sets it: there every client comes
+  // from outside the container's loopback).
+  bool require_password = false;
   std::string node_id = "n1";
   // Empty: SPDLOG_LEVEL (already validated) or "info".
   std::string log_level;
