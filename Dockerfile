@@ -74,12 +74,14 @@ WORKDIR /data
 # Listen on every interface inside the container (publishing a port decides
 # who can reach it): JSON lines on 7070, the Redis protocol on 6379 (`-e
 # LSMD_RESP_LISTEN=` turns that port off: an empty variable counts as unset).
-# Keep the data in the volume. Every other LSMD_* setting keeps lsmd's default
-# unless given with `docker run -e`.
+# Keep the data in the volume; demand a password (docs/SECURITY.md); close
+# clients idle for 5 minutes, so abandoned connections do not pile up. Every
+# other LSMD_* setting keeps lsmd's default unless given with `docker run -e`.
 ENV LSMD_LISTEN=0.0.0.0:7070 \
     LSMD_RESP_LISTEN=0.0.0.0:6379 \
     LSMD_DATA_DIR=/data \
-    LSMD_REQUIRE_PASSWORD=yes
+    LSMD_REQUIRE_PASSWORD=yes \
+    LSMD_TIMEOUT=300
 # A named volume created from this image starts owned by the lsmd user.
 VOLUME ["/data"]
 EXPOSE 7070 6379

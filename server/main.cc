@@ -93,7 +93,7 @@ proto::resp::ServerFacts RespFacts(const ServerOptions& options, uint16_t resp_p
       {"port", std::to_string(resp_port)},
       {"bind", options.resp_listen ? options.resp_listen->host : ""},
       {"dir", options.data_dir},
-      {"timeout", "0"},
+      {"timeout", std::to_string(options.idle_timeout.count())},
       {"protected-mode", options.protected_mode ? "yes" : "no"},
       {"proto-max-bulk-len", std::to_string(options.resp_max_bulk_bytes)},
       {"lsmd-sync", always ? "always" : "none"},
@@ -113,6 +113,8 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
   TcpServerLimits limits;
   limits.max_connections = options.max_connections;
   limits.protected_mode = options.protected_mode && !policy.requires_login();
+  limits.connection.idle_timeout = options.idle_timeout;
+  limits.connection.send_timeout = options.send_timeout;
   proto::resp::ClientCounters clients;
   TcpServer server(pool, limits, clients);
   server.OnShutdownBegin([&db] { db.BeginShutdown(); });

@@ -255,6 +255,11 @@ po::options_description Describe() {
        "longest request line; longer gets error 12 and the connection closes (default 1048576)")
       ("max-connections", text()->value_name("N"),
        "open connections allowed, both ports together; one more is refused (default 1024)")
+      ("timeout", text()->value_name("SECONDS"),
+       "close a client that sends no request for this long (default 0: never)")
+      ("send-timeout", text()->value_name("SECONDS"),
+       "close a client that reads none of its pending replies for this long (default 60; "
+       "0: never)")
       ("password-file", text()->value_name("FILE"),
        "clients must log in with the password on this file's first line (LSMD_PASSWORD "
        "sets the password itself, for containers)")
@@ -333,6 +338,13 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
     if (!options->resp_listen) return port_file->Invalid("needs --resp-listen");
     options->resp_port_file = port_file->text;
   }
+  int64_t idle_seconds = 0, send_seconds = options->send_timeout.count();
+  for (const Status& status : {ParseInteger(raw.Get("timeout"), 0, 31'536'000, &idle_seconds),
+                               ParseInteger(raw.Get("send-timeout"), 0, 86'400, &send_seconds)}) {
+    if (!status.ok()) return status;
+  }
+  options->idle_timeout = std::chrono::seconds(idle_seconds);
+  options->send_timeout = std::chrono::seconds(send_seconds);
   int64_t delay_ms = 0;
   Status s = ParseInteger(raw.Get("test-flush-delay-ms"), 0, 600000, &delay_ms);
   if (!s.ok()) return s;
@@ -386,6 +398,7 @@ std::string ServerOptions::DescribeSettings() const {
       << " sync=" << (sync == SyncMode::kAlways ? "always" : "none")
       << " wal_recovery=" << WalRecoveryModeName(EffectiveWalRecovery(wal_recovery, sync))
       << " max_line_bytes=" << max_line_bytes << " max_connections=" << max_connections
+      << " timeout=" << idle_timeout.count() << " send_timeout=" << send_timeout.count()
       << " password=" << (password ? "set" : "none")
       << " admin_password=" << (admin_password ? "set" : "none")
       << " protected_mode=" << (protected_mode ? "yes" : "no");

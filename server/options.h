@@ -49,6 +49,10 @@ struct ServerOptions {
   WalRecoveryMode wal_recovery = WalRecoveryMode::kDefault;
   size_t max_line_bytes = 1 << 20;
   size_t max_connections = 1024;
+  // Close a client idle this long (0: never), or one that reads none of its
+  // pending replies for send_timeout (0: never).
+  std::chrono::seconds idle_timeout{0};
+  std::chrono::seconds send_timeout{60};
   // docs/SECURITY.md. The data password (logins on both ports), and the
   // admin one for compact and threshold changes; never logged.
   std::optional<std::string> password;
