@@ -1,7 +1,14 @@
 # lsmd container image: build and test in one stage, run from a small one.
 #
 #   docker build -t lsmd .
-#   docker run -d --name lsmd -p 127.0.0.1:7070:7070 -p 127.0.0.1:6379:6379 -v lsmd-data:/data lsmd
+#   printf '%s\n' "$(openssl rand -hex 24)" > lsmd_password   # keep it safe
+#   docker run -d --name lsmd -p 127.0.0.1:7070:7070 -p 127.0.0.1:6379:6379 -v lsmd-data:/data \
+#     -v "$PWD/lsmd_password:/run/secrets/lsmd_password:ro" \
+#     -e LSMD_PASSWORD_FILE=/run/secrets/lsmd_password lsmd
+#
+# The image starts only with a password (LSMD_PASSWORD_FILE, a Docker secret,
+# or LSMD_PASSWORD) or an explicit LSMD_PROTECTED_MODE=no: every client of a
+# container comes from outside its loopback, so it is never open by accident.
 #
 # Two ports: 7070 speaks JSON lines, 6379 the Redis protocol (RESP2).
 # Settings come from LSMD_* environment variables (see `docker run --rm lsmd
@@ -67,16 +74,20 @@ WORKDIR /data
 # Listen on every interface inside the container (publishing a port decides
 # who can reach it): JSON lines on 7070, the Redis protocol on 6379 (`-e
 # LSMD_RESP_LISTEN=` turns that port off: an empty variable counts as unset).
-# Keep the data in the volume. Every other LSMD_* setting keeps lsmd's default
-# unless given with `docker run -e`.
+# Keep the data in the volume; demand a password (docs/SECURITY.md); close
+# clients idle for 5 minutes, so abandoned connections do not pile up. Every
+# other LSMD_* setting keeps lsmd's default unless given with `docker run -e`.
 ENV LSMD_LISTEN=0.0.0.0:7070 \
     LSMD_RESP_LISTEN=0.0.0.0:6379 \
-    LSMD_DATA_DIR=/data
+    LSMD_DATA_DIR=/data \
+    LSMD_REQUIRE_PASSWORD=yes \
+    LSMD_TIMEOUT=300
 # A named volume created from this image starts owned by the lsmd user.
 VOLUME ["/data"]
 EXPOSE 7070 6379
 
-# The binary checks itself: `--check` sends a stats request to the JSON port
+# The binary checks itself: `--check` logs in with the container's own
+# LSMD_PASSWORD or LSMD_PASSWORD_FILE, sends a stats request to the JSON port
 # and exits 0 only if a reply comes within 2 s. If LSMD_LISTEN moves the port,
 # override this too (docker run --health-cmd, or healthcheck: in compose).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \

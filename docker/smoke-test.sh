@@ -12,7 +12,13 @@
 #   4. a new container on the same volume reads every key back (the one
 #      written over RESP too) and its healthcheck reports healthy;
 #   5. SIGKILL in the middle of writes: a new container on the volume still has
-#      every write that was acknowledged.
+#      every write that was acknowledged;
+#   6. the image refuses to start with neither a password nor
+#      LSMD_PROTECTED_MODE=no, saying so in one line; and with a password,
+#      clients that have not logged in get NOAUTH / error 1001, never data.
+# Every container but those of step 6 gets its password as a Docker secret
+# would: a read-only file mounted at /run/secrets/lsmd_password, named by
+# LSMD_PASSWORD_FILE.
 #
 # Usage: docker/smoke-test.sh
 # Needs redis-cli on the host (Debian's redis-tools; installed with
@@ -43,6 +49,8 @@ STARTED_AT=$SECONDS
 CONTAINERS=()   # every container created, removed by cleanup
 CONN=""         # fd of the open client connection, if any
 WORK_DIR=$(mktemp -d)
+PASSWORD=smoke-pw-$RUN_ID-$RANDOM
+PASSWORD_FILE=$WORK_DIR/lsmd_password
 
 log() { printf '[smoke %3ds] %s\n' "$((SECONDS - STARTED_AT))" "$*"; }
 pass() { printf '[smoke %3ds]   ok: %s\n' "$((SECONDS - STARTED_AT))" "$*"; }
@@ -110,9 +118,13 @@ inspect() { "$DOCKER" inspect --format "$2" "$1"; }
 ###########################################################################
 # Talking to lsmd over TCP with bash's /dev/tcp: nothing beyond bash needed.
 
+# connect PORT: opens the connection and logs in.
 connect() {
   local port=$1
   exec {CONN}<>"/dev/tcp/127.0.0.1/$port" || fail "cannot connect to 127.0.0.1:$port"
+  request "{\"type\":\"auth\",\"msg_id\":0,\"password\":\"$PASSWORD\"}"
+  [[ $REPLY_LINE == '{"type": "auth_ok", "in_reply_to": 0, '* ]] ||
+    fail "auth: expected auth_ok, got: $REPLY_LINE"
 }
 
 disconnect() {
@@ -150,7 +162,7 @@ smoke_key_value() {
 # redis ARGS...: redis-cli against the container's published RESP port. Its
 # output is raw (not a terminal): a reply's text, one line per element.
 redis() {
-  timeout 10 redis-cli -h 127.0.0.1 -p "$RESP_PORT" "$@"
+  timeout 10 redis-cli -h 127.0.0.1 -p "$RESP_PORT" -a "$PASSWORD" --no-auth-warning "$@"
 }
 
 ensure_redis_cli() {
@@ -174,6 +186,8 @@ start_container() {
   # stderr is kept for a failure only: podman without systemd logs an error
   # about healthcheck timers on every run and stop, which is expected.
   "$DOCKER" run -d --name "$name" -v "$VOLUME:/data" -p 127.0.0.1::7070 -p 127.0.0.1::6379 \
+    -v "$PASSWORD_FILE:/run/secrets/lsmd_password:ro" \
+    -e LSMD_PASSWORD_FILE=/run/secrets/lsmd_password \
     --stop-timeout "$GRACE_SECONDS" "$@" "$IMAGE" >/dev/null 2>"$WORK_DIR/run.err" || {
     cat "$WORK_DIR/run.err" >&2
     fail "docker run $name failed"
@@ -195,7 +209,9 @@ wait_serving() {
     [ "$SECONDS" -lt "$deadline" ] || fail "$name not serving after 30 s"
     sleep 0.5
   done
-  until (exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf '{"type":"stats"}\n' >&3 &&
+  until (exec 3<>"/dev/tcp/127.0.0.1/$PORT" &&
+    printf '{"type":"auth","password":"%s"}\n{"type":"stats"}\n' "$PASSWORD" >&3 &&
+    IFS= read -r -t 5 line <&3 && [[ $line == '{"type": "auth_ok"'* ]] &&
     IFS= read -r -t 5 line <&3 && [[ $line == '{"type": "stats_ok"'* ]]) 2>/dev/null; do
     [ "$SECONDS" -lt "$deadline" ] || fail "$name not reachable on host port $PORT after 30 s"
     sleep 0.5
@@ -362,6 +378,9 @@ check_resp() {
 crash_writer() {
   local port=$1 acked=$2 fd i=0 reply
   exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 0
+  printf '{"type":"auth","password":"%s"}\n' "$PASSWORD" 1>&"$fd" 2>/dev/null || return 0
+  IFS= read -r -t 10 reply <&"$fd" 2>/dev/null || return 0
+  [[ $reply == '{"type": "auth_ok"'* ]] || return 0
   while :; do
     i=$((i + 1))
     printf '{"type":"put","msg_id":%d,"key":"crash:%06d","value":"c%d-%s"}\n' \
@@ -407,6 +426,39 @@ check_acknowledged_survive() {
   pass "all $count acknowledged writes survived the SIGKILL"
 }
 
+# check_refuses_open_start: no password and no LSMD_PROTECTED_MODE=no: the
+# container exits 2 at once with one line saying what to set.
+check_refuses_open_start() {
+  local name=$RUN_ID-open code logs lines
+  CONTAINERS+=("$name")
+  "$DOCKER" run -d --name "$name" "$IMAGE" >/dev/null 2>"$WORK_DIR/run.err" || {
+    cat "$WORK_DIR/run.err" >&2
+    fail "docker run $name failed"
+  }
+  code=$("$DOCKER" wait "$name")
+  [ "$code" = 2 ] || fail "$name (no password) exit code $code, expected 2"
+  logs=$("$DOCKER" logs "$name" 2>&1)
+  lines=$(printf '%s\n' "$logs" | grep -c . || true)
+  [ "$lines" = 1 ] || fail "$name: expected one line of output, got: $logs"
+  [[ $logs == *LSMD_PASSWORD_FILE* && $logs == *LSMD_PROTECTED_MODE=no* ]] ||
+    fail "$name: the line does not say what to set: $logs"
+  pass "without a password the image refuses to start (exit 2): ${logs##*error\] }"
+}
+
+# check_login_required NAME: a client that has not logged in is refused on
+# both ports.
+check_login_required() {
+  local reply line
+  reply=$(timeout 10 redis-cli -h 127.0.0.1 -p "$RESP_PORT" GET smoke:0001) ||
+    fail "redis-cli GET without a password failed to run"
+  [[ $reply == NOAUTH* ]] || fail "GET without logging in: expected NOAUTH, got '$reply'"
+  line=$( (exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf '{"type":"get","key":"smoke:0001"}\n' >&3 &&
+    IFS= read -r -t 5 line <&3 && printf '%s' "$line") 2>/dev/null) || true
+  [[ $line == *'"code": 1001'* && $line != *'"value"'* ]] ||
+    fail "JSON get without logging in: expected error 1001, got '$line'"
+  pass "without logging in: RESP NOAUTH, JSON error 1001, no data on either port"
+}
+
 main() {
   trap cleanup EXIT
   # Interrupted is failed: without these the EXIT trap would see status 0.
@@ -428,6 +480,8 @@ main() {
   fi
   check_image
 
+  printf '%s\n' "$PASSWORD" >"$PASSWORD_FILE"
+  chmod 0644 "$PASSWORD_FILE"  # read by the container's non-root user
   "$DOCKER" volume create "$VOLUME" >/dev/null
   log "2. first container on the fresh volume $VOLUME, settings from LSMD_* variables"
   # A small MemTable so writes also flush in the background.
@@ -455,7 +509,11 @@ main() {
   start_container "$RUN_ID-c"
   check_acknowledged_survive
   read_keys_back
+
+  log "6. passwords: no start without one, no data without logging in"
+  check_login_required
   stop_cleanly "$RUN_ID-c"
+  check_refuses_open_start
 }
 
 main "$@"

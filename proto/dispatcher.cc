@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "proto/access.h"
 #include "proto/errors.h"
 #include "proto/message.h"
 #include "proto/parse.h"
@@ -88,10 +89,10 @@ std::string ServeScan(CommandExecutor& executor, const ReplyHeader& header, Scan
 // Runs one request through the executor. Returns the reply line when the
 // answer is known at once; otherwise "" once `done` went to the engine.
 template <typename Request>
-std::string Serve(CommandExecutor& executor, ReplyHeader& header, const Request& request,
+std::string Serve(CommandExecutor& executor, ReplyHeader& header, Command command,
                   ReplyFn& done) {
   if constexpr (std::is_same_v<Request, ScanRequest>) {
-    return ServeScan(executor, header, ScanCommand{request.start, request.end, request.limit});
+    return ServeScan(executor, header, std::get<ScanCommand>(std::move(command)));
   }
   // Reads are always answered inline: no callback to build (it would copy
   // the header onto the heap for nothing).
@@ -104,9 +105,42 @@ std::string Serve(CommandExecutor& executor, ReplyHeader& header, const Request&
       done(Render<Request>(header, std::move(deferred)));
     };
   }
-  std::optional<CommandResult> result = executor.Execute(ToCommand(request), std::move(later));
+  std::optional<CommandResult> result = executor.Execute(command, std::move(later));
   if (!result) return {};
   return Render<Request>(header, std::move(*result));
+}
+
+// The refusal of a request the connection lacks the privilege for.
+std::string Refused(const ReplyHeader& header, const ClientAccess& access) {
+  if (access.privilege() == Privilege::kOpen) {
+    return WriteReply(header, ErrorReply{ErrorCode::kAuthenticationRequired,
+                                         "authentication required: send "
+                                         "{\"type\":\"auth\",\"password\":\"...\"} first"});
+  }
+  return WriteReply(header, ErrorReply{ErrorCode::kAdminRequired,
+                                       "this request needs the admin password: send "
+                                       "{\"type\":\"auth\",\"user\":\"admin\",\"password\":"
+                                       "\"...\"}"});
+}
+
+std::string Login(const ReplyHeader& header, ClientAccess* access, const AuthRequest& auth) {
+  using Login = ClientAccess::Login;
+  const Login login =
+      access != nullptr ? access->Authenticate(auth.user, auth.password) : Login::kNoPassword;
+  switch (login) {
+    case Login::kOk:
+      return WriteReply(header, AuthOk{access->privilege() == Privilege::kAdmin});
+    case Login::kNoPassword:
+      return WriteReply(header,
+                        ErrorReply{ErrorCode::kWrongPassword, "no password is configured"});
+    case Login::kWrong:
+      break;
+    case Login::kTooMany:
+      return WriteReply(header, ErrorReply{ErrorCode::kWrongPassword,
+                                           "invalid password; too many failed attempts, "
+                                           "closing the connection"});
+  }
+  return WriteReply(header, ErrorReply{ErrorCode::kWrongPassword, "invalid password"});
 }
 
 }  // namespace
@@ -132,7 +166,7 @@ std::string Dispatcher::ErrorLine(ErrorCode code, std::string_view text) {
   return WriteReply(header, ErrorReply{code, std::string(text)});
 }
 
-std::string Dispatcher::Dispatch(std::string_view line, ReplyFn& done) {
+std::string Dispatcher::Dispatch(std::string_view line, ClientAccess* access, ReplyFn& done) {
   std::string reply;
   ReplyHeader header;
   header.msg_id = next_msg_id_.fetch_add(1, std::memory_order_relaxed);
@@ -149,7 +183,13 @@ std::string Dispatcher::Dispatch(std::string_view line, ReplyFn& done) {
     } else {
       reply = std::visit(
           [&](const auto& request) -> std::string {
-            if constexpr (std::is_same_v<std::decay_t<decltype(request)>, InitRequest>) {
+            using R = std::decay_t<decltype(request)>;
+            if constexpr (std::is_same_v<R, AuthRequest>) {
+              return Login(header, access, request);
+            } else if constexpr (std::is_same_v<R, InitRequest>) {
+              if (access != nullptr && !access->Permits(Privilege::kData)) {
+                return Refused(header, *access);
+              }
               MutexLock lock(&node_mu_);
               node_id_ = request.node_id;
               node_ids_.assign(request.node_ids.begin(), request.node_ids.end());
@@ -157,7 +197,11 @@ std::string Dispatcher::Dispatch(std::string_view line, ReplyFn& done) {
               if (header.envelope) header.src = node_id_;
               return WriteReply(header, InitOk{});
             } else {
-              return Serve(executor_, header, request, done);
+              Command command = ToCommand(request);
+              if (access != nullptr && !access->Permits(RequiredPrivilege(command))) {
+                return Refused(header, *access);
+              }
+              return Serve<R>(executor_, header, std::move(command), done);
             }
           },
           parsed.request);
@@ -171,13 +215,14 @@ std::string Dispatcher::Dispatch(std::string_view line, ReplyFn& done) {
 }
 
 void Dispatcher::Handle(std::string_view line, ReplyFn done) {
-  std::string reply = Dispatch(line, done);
+  std::string reply = Dispatch(line, nullptr, done);
   // Empty: an engine callback owns `done` now and will answer.
   if (!reply.empty() && done) done(std::move(reply));
 }
 
-std::optional<std::string> Dispatcher::HandleOrDefer(std::string_view line, ReplyFn later) {
-  std::string reply = Dispatch(line, later);
+std::optional<std::string> Dispatcher::HandleOrDefer(std::string_view line, ClientAccess* access,
+                                                     ReplyFn later) {
+  std::string reply = Dispatch(line, access, later);
   if (reply.empty()) return std::nullopt;
   return reply;
 }

@@ -19,6 +19,7 @@
 
 #include "core/db.h"
 #include "core/mutex.h"
+#include "proto/access.h"
 #include "proto/errors.h"
 #include "proto/executor.h"
 
@@ -39,6 +40,8 @@ class Dispatcher {
   Dispatcher(CommandExecutor& executor, std::string default_node_id);
   ~Dispatcher();
 
+  // Handle() trusts its caller (stdio: whoever runs the process owns the
+  // data directory already): no login is asked for.
   void Handle(std::string_view line, ReplyFn done);
 
   // Handle() for callers that can use an answer at once without a callback
@@ -47,7 +50,10 @@ class Dispatcher {
   // completes later (put, delete, flush, compact) returns std::nullopt and
   // `later` is called exactly once: on an engine thread, or inline before
   // HandleOrDefer returns when the engine commits the write at once.
-  std::optional<std::string> HandleOrDefer(std::string_view line, ReplyFn later);
+  // access: the connection's login, checked against every request
+  // (proto/access.h); nullptr trusts the caller as Handle() does.
+  std::optional<std::string> HandleOrDefer(std::string_view line, ClientAccess* access,
+                                           ReplyFn later);
 
   std::string node_id() const;
 
@@ -59,7 +65,7 @@ class Dispatcher {
  private:
   // Returns the reply line, or "" once `done` has been handed to the engine
   // (which then answers through it).
-  std::string Dispatch(std::string_view line, ReplyFn& done);
+  std::string Dispatch(std::string_view line, ClientAccess* access, ReplyFn& done);
 
   std::unique_ptr<CommandExecutor> owned_executor_;  // the first constructor's
   CommandExecutor& executor_;

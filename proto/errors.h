@@ -16,6 +16,15 @@ enum class ErrorCode : int {
   kCrash = 13,
   // The named thing does not exist (an SSTable name that is not live).
   kKeyDoesNotExist = 20,
+  // Our own (docs/SECURITY.md): a password is set and this connection has not
+  // logged in with auth.
+  kAuthenticationRequired = 1001,
+  // auth with a password that matches none (or none is configured).
+  kWrongPassword = 1002,
+  // The request needs the admin password (compact, a threshold change).
+  kAdminRequired = 1003,
+  // Protected mode: no password is set and the client is not on loopback.
+  kDenied = 1004,
 };
 
 }  // namespace lsmd::proto

@@ -34,8 +34,9 @@ Session::Step JsonLineSession::HandleNext(std::string_view input, bool input_clo
   }
   std::string_view line = input.substr(0, newline);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // telnet, CRLF clients
+  ClientAccess* access = access_ ? &*access_ : nullptr;
   std::optional<std::string> reply =
-      dispatcher_.HandleOrDefer(line, [later = std::move(later)](std::string deferred) {
+      dispatcher_.HandleOrDefer(line, access, [later = std::move(later)](std::string deferred) {
         deferred += '\n';
         later(std::move(deferred));
       });
@@ -49,7 +50,16 @@ Session::Step JsonLineSession::HandleNext(std::string_view input, bool input_clo
     *out += *reply;
   }
   *out += '\n';
-  return {Outcome::kAnswered, consumed};
+  Step step{Outcome::kAnswered, consumed};
+  if (access != nullptr) {
+    step.delay = access->TakeDelay();
+    if (access->exhausted()) step.outcome = Outcome::kClose;
+  }
+  return step;
+}
+
+std::string JsonLineSession::DeniedReply(std::string_view reason) {
+  return dispatcher_.ErrorLine(ErrorCode::kDenied, reason) + "\n";
 }
 
 std::string JsonLineSession::RefusalReply(std::string_view reason) {

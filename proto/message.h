@@ -67,13 +67,25 @@ struct CompactRequest {};
 
 struct StatsRequest {};
 
+// Logs this connection in (docs/SECURITY.md). The password is never echoed
+// or logged.
+struct AuthRequest {
+  std::string_view password;
+  std::string_view user;  // optional: "admin" tries the admin password only
+};
+
 using Request =
     std::variant<InitRequest, PutRequest, GetRequest, DeleteRequest, ScanRequest,
-                 SSTableFlushRequest, SSTableLookupRequest, CompactRequest, StatsRequest>;
+                 SSTableFlushRequest, SSTableLookupRequest, CompactRequest, StatsRequest,
+                 AuthRequest>;
 
 // ---- Replies ----
 
 struct InitOk {};
+
+struct AuthOk {
+  bool admin = false;  // the connection may now run admin commands
+};
 
 struct PutOk {};
 

@@ -148,6 +148,13 @@ Request ParseCompact(FieldReader&) { return CompactRequest{}; }
 
 Request ParseStats(FieldReader&) { return StatsRequest{}; }
 
+Request ParseAuth(FieldReader& fields) {
+  AuthRequest auth;
+  auth.password = fields.RequiredString("password");
+  auth.user = fields.OptionalString("user").value_or(std::string_view());
+  return auth;
+}
+
 struct MessageParser {
   std::string_view type;
   Request (*parse)(FieldReader&);
@@ -164,6 +171,7 @@ constexpr MessageParser kMessageParsers[] = {
     {"compact", ParseCompact},
     {"stats", ParseStats},
     {"init", ParseInit},
+    {"auth", ParseAuth},
 };
 
 ErrorReply Malformed(std::string text) {

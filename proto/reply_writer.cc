@@ -207,6 +207,12 @@ std::string WriteReply(const ReplyHeader& header, const InitOk&) {
   return EmptyReply(header, "init_ok");
 }
 
+std::string WriteReply(const ReplyHeader& header, const AuthOk& reply) {
+  JsonWriter writer = BeginReply(header, "auth_ok", 0);
+  writer.Key("admin").Bool(reply.admin);
+  return FinishReply(header, writer);
+}
+
 std::string WriteReply(const ReplyHeader& header, const PutOk&) {
   return EmptyReply(header, "put_ok");
 }

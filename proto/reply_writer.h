@@ -30,6 +30,7 @@ struct ReplyHeader {
 };
 
 std::string WriteReply(const ReplyHeader& header, const InitOk& reply);
+std::string WriteReply(const ReplyHeader& header, const AuthOk& reply);
 std::string WriteReply(const ReplyHeader& header, const PutOk& reply);
 std::string WriteReply(const ReplyHeader& header, const GetOk& reply);
 std::string WriteReply(const ReplyHeader& header, const DeleteOk& reply);

@@ -8,6 +8,7 @@
 // and resp::RespSession (resp/resp_session.h: RESP2).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -32,6 +33,9 @@ class Session {
   struct Step {
     Outcome outcome = Outcome::kNeedMore;
     size_t consumed = 0;  // bytes of input the request used
+    // Hold the reply this long before sending it or reading on (a failed
+    // login: proto/access.h).
+    std::chrono::milliseconds delay{0};
   };
 
   virtual ~Session() = default;
@@ -45,6 +49,9 @@ class Session {
   // The one reply that refuses a connection (too many open), in this
   // protocol's form.
   virtual std::string RefusalReply(std::string_view reason) = 0;
+  // The one reply that turns a client away before any request (protected
+  // mode), in this protocol's form.
+  virtual std::string DeniedReply(std::string_view reason) = 0;
 };
 
 }  // namespace lsmd::proto

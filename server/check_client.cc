@@ -8,7 +8,9 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cstdio>
 #include <optional>
@@ -21,11 +23,21 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 constexpr auto kAwaitTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::string_view kRequest = "{\"type\":\"stats\",\"msg_id\":1}\n";
+constexpr std::string_view kStatsRequest = "{\"type\":\"stats\",\"msg_id\":1}\n";
+
+// The auth line for password (JSON-escaped), then the stats request.
+std::string Requests(const std::optional<std::string>& password) {
+  if (!password) return std::string(kStatsRequest);
+  boost::json::object auth;
+  auth["type"] = "auth";
+  auth["msg_id"] = 0;
+  auth["password"] = *password;
+  return boost::json::serialize(auth) + "\n" + std::string(kStatsRequest);
+}
 constexpr size_t kMaxReplyBytes = 64 << 20;  // stats lists every table
 
-// Why a reply line is not a healthy answer; nullopt if it is stats_ok.
-std::optional<std::string> JudgeReply(std::string_view line) {
+// Why a reply line is not a healthy answer; nullopt if it is `expected`.
+std::optional<std::string> JudgeReply(std::string_view line, std::string_view expected) {
   boost::system::error_code ec;
   boost::json::value reply = boost::json::parse(line, ec);
   const boost::json::object* object = ec ? nullptr : reply.if_object();
@@ -34,12 +46,13 @@ std::optional<std::string> JudgeReply(std::string_view line) {
     object = &body->get_object();  // envelope form
   }
   const boost::json::value* type = object->if_contains("type");
-  if (type && type->is_string() && type->get_string() == "stats_ok") return std::nullopt;
+  if (type && type->is_string() && type->get_string() == expected) return std::nullopt;
   return "unexpected reply: " + std::string(line);
 }
 
 // Sets *failure to why the check failed, or to nullopt when it passed.
-asio::awaitable<void> Probe(HostPort target, std::optional<std::string>* failure) {
+asio::awaitable<void> Probe(HostPort target, std::optional<std::string> password,
+                            std::optional<std::string>* failure) {
   auto executor = co_await asio::this_coro::executor;
   tcp::resolver resolver(executor);
   auto [resolve_error, endpoints] =
@@ -54,29 +67,36 @@ asio::awaitable<void> Probe(HostPort target, std::optional<std::string>* failure
     *failure = "cannot connect: " + connect_error.message();
     co_return;
   }
+  const std::string requests = Requests(password);
   auto [write_error, written] =
-      co_await asio::async_write(socket, asio::buffer(kRequest), kAwaitTuple);
+      co_await asio::async_write(socket, asio::buffer(requests), kAwaitTuple);
   if (write_error) {
     *failure = "cannot send the stats request: " + write_error.message();
     co_return;
   }
-  std::string reply;
-  auto [read_error, line_bytes] = co_await asio::async_read_until(
-      socket, asio::dynamic_buffer(reply, kMaxReplyBytes), '\n', kAwaitTuple);
-  if (read_error) {
-    *failure = "no reply: " + read_error.message();
-    co_return;
+  std::string replies;
+  for (std::string_view expected : {"auth_ok", "stats_ok"}) {
+    if (expected == "auth_ok" && !password) continue;
+    auto [read_error, line_bytes] = co_await asio::async_read_until(
+        socket, asio::dynamic_buffer(replies, kMaxReplyBytes), '\n', kAwaitTuple);
+    if (read_error) {
+      *failure = "no reply: " + read_error.message();
+      co_return;
+    }
+    *failure = JudgeReply(std::string_view(replies).substr(0, line_bytes - 1), expected);
+    if (*failure) co_return;
+    replies.erase(0, line_bytes);
   }
-  *failure = JudgeReply(std::string_view(reply).substr(0, line_bytes - 1));
 }
 
 }  // namespace
 
-int RunHealthCheck(const HostPort& target, std::chrono::milliseconds timeout) {
+int RunHealthCheck(const HostPort& target, const std::optional<std::string>& password,
+                   std::chrono::milliseconds timeout) {
   std::optional<std::string> failure =
       "no stats reply within " + std::to_string(timeout.count()) + " ms";
   asio::io_context io;
-  asio::co_spawn(io, Probe(target, &failure), [&failure](std::exception_ptr error) {
+  asio::co_spawn(io, Probe(target, password, &failure), [&failure](std::exception_ptr error) {
     if (error) failure = "the check failed unexpectedly";
   });
   // Stops at the deadline even if the probe is still waiting.

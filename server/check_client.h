@@ -1,8 +1,12 @@
 // The health check behind `lsmd --check HOST:PORT` (the Docker HEALTHCHECK):
-// connect, send one stats request, expect stats_ok.
+// connect, log in when a password is given (the server's own LSMD_PASSWORD or
+// --password-file, so the container's check needs nothing more), send one
+// stats request, expect stats_ok.
 #pragma once
 
 #include <chrono>
+#include <optional>
+#include <string>
 
 #include "server/options.h"
 
@@ -10,7 +14,7 @@ namespace lsmd::server {
 
 // Returns the process exit code: 0 if lsmd at target answered stats_ok
 // within timeout (saying so on stdout), else 1 after printing why to stderr.
-int RunHealthCheck(const HostPort& target,
+int RunHealthCheck(const HostPort& target, const std::optional<std::string>& password,
                    std::chrono::milliseconds timeout = std::chrono::seconds(2));
 
 }  // namespace lsmd::server

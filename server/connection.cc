@@ -39,7 +39,14 @@ Connection::Connection(asio::ip::tcp::socket socket, std::unique_ptr<proto::Sess
       limits_(limits),
       peer_(PeerName(socket_)),
       read_chunk_(kReadChunkBytes),
-      reply_ready_(executor_, asio::steady_timer::time_point::max()) {}
+      reply_ready_(executor_, asio::steady_timer::time_point::max()),
+      idle_timer_(executor_),
+      last_activity_(std::chrono::steady_clock::now()),
+      send_timer_(executor_) {
+  // WriteOutput tries a write at once and waits only when it would block.
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
+}
 
 // The connection whose request this thread is handing to the dispatcher, if
 // any: an engine callback that runs inline (a put committed by this very
@@ -83,8 +90,24 @@ asio::awaitable<proto::Session::Step> Connection::Answer(std::string_view input,
   co_return step;
 }
 
+void Connection::WatchIdle() {
+  idle_timer_.expires_at(last_activity_ + limits_.idle_timeout);
+  idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || !self->socket_.is_open()) return;  // cancelled by the close
+    if (self->reading_ &&
+        std::chrono::steady_clock::now() >= self->last_activity_ + self->limits_.idle_timeout) {
+      self->idle_expired_ = true;
+      boost::system::error_code ignored;
+      self->socket_.cancel(ignored);
+      return;
+    }
+    self->WatchIdle();  // busy, or active since: wait from the last activity
+  });
+}
+
 asio::awaitable<void> Connection::Serve() {
   spdlog::debug("{}: connected", peer_);
+  if (limits_.idle_timeout.count() > 0) WatchIdle();
   co_await ServeRequests();
   CloseSocket();
   spdlog::debug("{}: closed", peer_);
@@ -100,6 +123,11 @@ asio::awaitable<void> Connection::ServeRequests() {
       const std::string_view rest(input_.data() + start, input_.size() - start);
       proto::Session::Step step = co_await Answer(rest, input_closed);
       if (step.outcome == Outcome::kNeedMore) break;
+      if (step.delay.count() > 0) {
+        // A failed login: its reply, and everything after it, waits.
+        asio::steady_timer hold(executor_, step.delay);
+        co_await hold.async_wait(kAwaitTuple);
+      }
       start += step.consumed;
       if (step.outcome == Outcome::kFatal) {
         // The client broke the protocol: the error, then a lingering close.
@@ -129,6 +157,11 @@ asio::awaitable<void> Connection::ServeRequests() {
     reading_ = true;
     auto [ec, bytes] = co_await socket_.async_read_some(asio::buffer(read_chunk_), kAwaitTuple);
     reading_ = false;
+    last_activity_ = std::chrono::steady_clock::now();
+    if (idle_expired_) {
+      spdlog::debug("{}: idle for {} ms (--timeout); closing", peer_, limits_.idle_timeout.count());
+      co_return;
+    }
     input_.append(read_chunk_.data(), bytes);
     if (ec == asio::error::eof && !stopping_) {
       // The client may half-close and still read: answer what it sent, a
@@ -144,17 +177,55 @@ asio::awaitable<void> Connection::ServeRequests() {
 }
 
 asio::awaitable<void> Connection::Refuse(std::string reason) {
-  output_ = session_->RefusalReply(reason);
+  co_await AnswerOnceAndClose(session_->RefusalReply(reason));
+}
+
+asio::awaitable<void> Connection::Deny(std::string reason) {
+  co_await AnswerOnceAndClose(session_->DeniedReply(reason));
+}
+
+asio::awaitable<void> Connection::AnswerOnceAndClose(std::string reply) {
+  output_ = std::move(reply);
   bool written = co_await WriteOutput();
   if (written) co_await LingerAndClose();
   CloseSocket();
 }
 
 asio::awaitable<bool> Connection::WriteOutput() {
-  auto [ec, bytes] = co_await asio::async_write(socket_, asio::buffer(output_), kAwaitTuple);
+  // Most replies fit the socket buffer: written at once, no timer, no wait.
+  boost::system::error_code ec;
+  size_t written = output_.empty() ? 0 : socket_.write_some(asio::buffer(output_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+  while (!ec && written < output_.size()) {
+    // The client is not keeping up: wait for it, but not forever.
+    const uint64_t wait = ++send_waits_;
+    if (limits_.send_timeout.count() > 0) {
+      send_timer_.expires_after(limits_.send_timeout);
+      send_timer_.async_wait([self = shared_from_this(), wait](boost::system::error_code timer_ec) {
+        // Cancelled, or it fired just as this wait (or an earlier one) ended.
+        if (timer_ec || self->send_waits_ != wait || !self->send_waiting_) return;
+        self->send_expired_ = true;
+        boost::system::error_code ignored;
+        self->socket_.cancel(ignored);
+      });
+    }
+    send_waiting_ = true;
+    auto [write_ec, bytes] = co_await socket_.async_write_some(
+        asio::buffer(output_.data() + written, output_.size() - written), kAwaitTuple);
+    send_waiting_ = false;
+    send_timer_.cancel();
+    ec = write_ec;
+    written += bytes;
+  }
+  const size_t pending = output_.size() - written;
   output_.clear();
+  last_activity_ = std::chrono::steady_clock::now();
   if (ec) {
-    if (ec != asio::error::operation_aborted) {
+    if (send_expired_) {
+      spdlog::warn("{}: read none of its {} bytes of pending replies for {} ms (--send-timeout); "
+                   "closing",
+                   peer_, pending, limits_.send_timeout.count());
+    } else if (ec != asio::error::operation_aborted) {
       spdlog::debug("{}: write failed: {}", peer_, ec.message());
     }
     co_return false;
@@ -193,6 +264,7 @@ void Connection::ForceClose() {
 }
 
 void Connection::CloseSocket() {
+  idle_timer_.cancel();  // its handler holds a reference to this connection
   if (!socket_.is_open()) return;
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -39,6 +39,12 @@ struct ConnectionLimits {
   // server stops sending and discards the client's input for this long
   // before closing, so the client reads the reply instead of a reset.
   std::chrono::milliseconds linger{2000};
+  // --timeout: a client that sends nothing for this long while the server
+  // waits for its next request is closed. 0: never (Redis's default).
+  std::chrono::milliseconds idle_timeout{0};
+  // --send-timeout: a client whose pending replies make no progress for this
+  // long (it stopped reading, its socket buffer is full) is closed. 0: never.
+  std::chrono::milliseconds send_timeout{60'000};
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -56,6 +62,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Answers the session's refusal (JSON error 11, RESP "-ERR max number of
   // clients reached") with `reason` and closes without reading any request.
   asio::awaitable<void> Refuse(std::string reason);
+  // Answers the session's denial (protected mode: JSON error 1004, RESP
+  // "-DENIED ...") with `reason` and closes without reading any request.
+  asio::awaitable<void> Deny(std::string reason);
 
   // Finishes the requests already read, writes their replies, then closes.
   void Stop();
@@ -63,6 +72,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ForceClose();
 
  private:
+  // Writes reply, lingers, closes: the end of Refuse and Deny.
+  asio::awaitable<void> AnswerOnceAndClose(std::string reply);
   // Serve() without the final close.
   asio::awaitable<void> ServeRequests();
   // Hands the request at the front of input_ to the session. Reads (most
@@ -70,8 +81,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // wait for the engine's callback, which hands the reply over on this
   // connection's executor. The reply is appended to output_.
   asio::awaitable<proto::Session::Step> Answer(std::string_view input, bool input_closed);
-  // Writes and clears output_. False if the client is gone.
+  // Writes and clears output_. False if the client is gone, or made no
+  // progress reading it for limits_.send_timeout.
   asio::awaitable<bool> WriteOutput();
+  // Closes the connection once it has waited for a request for
+  // limits_.idle_timeout; re-arms itself at most once per timeout.
+  void WatchIdle();
   // Sends FIN, discards input until the client closes or the linger time
   // passes, then closes.
   asio::awaitable<void> LingerAndClose();
@@ -98,6 +113,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer reply_ready_;
   bool stopping_ = false;  // Stop() was called: read nothing more
   bool reading_ = false;   // an async_read_some is pending (Stop cancels it)
+  // The idle watch: last_activity_ is when a read or a write last finished.
+  asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point last_activity_;
+  bool idle_expired_ = false;
+  // Armed only while a write waits for the client to read.
+  asio::steady_timer send_timer_;
+  uint64_t send_waits_ = 0;    // which wait the timer is for
+  bool send_waiting_ = false;  // an async_write_some is pending
+  bool send_expired_ = false;
 };
 
 }  // namespace lsmd::server

@@ -93,7 +93,8 @@ proto::resp::ServerFacts RespFacts(const ServerOptions& options, uint16_t resp_p
       {"port", std::to_string(resp_port)},
       {"bind", options.resp_listen ? options.resp_listen->host : ""},
       {"dir", options.data_dir},
-      {"timeout", "0"},
+      {"timeout", std::to_string(options.idle_timeout.count())},
+      {"protected-mode", options.protected_mode ? "yes" : "no"},
       {"proto-max-bulk-len", std::to_string(options.resp_max_bulk_bytes)},
       {"lsmd-sync", always ? "always" : "none"},
       {"lsmd-memtable-bytes", std::to_string(options.memtable_bytes)},
@@ -109,16 +110,21 @@ proto::resp::ServerFacts RespFacts(const ServerOptions& options, uint16_t resp_p
 int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& executor,
              proto::Dispatcher& dispatcher) {
   IoContextPool pool(options.threads);
+  const proto::AccessPolicy policy(proto::Passwords{options.password, options.admin_password});
   TcpServerLimits limits;
   limits.max_connections = options.max_connections;
+  limits.protected_mode = options.protected_mode && !policy.requires_login();
+  limits.connection.idle_timeout = options.idle_timeout;
+  limits.connection.send_timeout = options.send_timeout;
   proto::resp::ClientCounters clients;
   TcpServer server(pool, limits, clients);
   server.OnShutdownBegin([&db] { db.BeginShutdown(); });
 
   const size_t max_line_bytes = options.max_line_bytes;
-  Result<size_t> json = server.Listen(options.listen, "--listen", [&dispatcher, max_line_bytes] {
-    return std::make_unique<proto::JsonLineSession>(dispatcher, max_line_bytes);
-  });
+  Result<size_t> json =
+      server.Listen(options.listen, "--listen", [&dispatcher, max_line_bytes, &policy] {
+        return std::make_unique<proto::JsonLineSession>(dispatcher, max_line_bytes, &policy);
+      });
   if (!json.ok()) {
     spdlog::error("{}", json.status().message());
     return json.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
@@ -141,7 +147,7 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
     resp_limits.max_inline_bytes = options.resp_max_inline_bytes;
     resp = std::make_unique<proto::resp::RespShared>(
         executor, RespFacts(options, server.local_endpoint(*listener).port()), clients,
-        resp_limits);
+        resp_limits, &policy);
   }
 
   // Port files last: a reader that sees them may connect at once.
@@ -195,6 +201,13 @@ int ServeStdio(const ServerOptions& options, proto::Dispatcher& dispatcher) {
 }
 
 int Serve(const ServerOptions& options) {
+  if (!options.stdio && options.require_password && !options.password && options.protected_mode) {
+    spdlog::error(
+        "refusing to start without a password (--require-password): set LSMD_PASSWORD or "
+        "LSMD_PASSWORD_FILE (a Docker secret), or LSMD_PROTECTED_MODE=no if every client that "
+        "can reach the ports is trusted");
+    return kExitUsage;
+  }
   SetStopSignalsBlocked(true);
   std::signal(SIGPIPE, SIG_IGN);  // a vanished client or reader is an error value
 
@@ -238,7 +251,7 @@ int Main(int argc, char** argv) {
       std::printf("lsmd %.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
       return kExitOk;
     case Command::kCheck:
-      return RunHealthCheck(command_line->check_target);
+      return RunHealthCheck(command_line->check_target, command_line->options.password);
     case Command::kServe:
       break;
   }

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "server/password_file.h"
+
 namespace lsmd::server {
 namespace {
 
@@ -165,6 +167,24 @@ bool IsLogLevelName(std::string_view name) {
   return false;
 }
 
+// A password from a file named by a flag (or its LSMD_ variable), or from
+// the variable `variable` itself (for containers); never from a flag's value,
+// which every local user could read in ps.
+Status ParsePassword(const std::optional<RawValue>& file, const char* variable,
+                     std::optional<std::string>* out) {
+  const char* value = std::getenv(variable);
+  if (value != nullptr && *value != '\0') {
+    if (file) return file->Invalid(std::string("is given and so is ") + variable + ": use one");
+    *out = std::string(value);
+    return Status::OK();
+  }
+  if (!file) return Status::OK();
+  Result<std::string> password = ReadPasswordFile(file->text);
+  if (!password.ok()) return file->Invalid(password.status().message());
+  *out = std::move(*password);
+  return Status::OK();
+}
+
 Status ParseLogLevel(const std::optional<RawValue>& raw, std::string* out) {
   if (!raw) return Status::OK();
   std::string level = ToLower(Trim(raw->text));
@@ -239,6 +259,22 @@ po::options_description Describe() {
        "(default 67108864)")
       ("max-connections", text()->value_name("N"),
        "open connections allowed, both ports together; one more is refused (default 1024)")
+      ("timeout", text()->value_name("SECONDS"),
+       "close a client that sends no request for this long (default 0: never)")
+      ("send-timeout", text()->value_name("SECONDS"),
+       "close a client that reads none of its pending replies for this long (default 60; "
+       "0: never)")
+      ("password-file", text()->value_name("FILE"),
+       "clients must log in with the password on this file's first line (LSMD_PASSWORD "
+       "sets the password itself, for containers)")
+      ("admin-password-file", text()->value_name("FILE"),
+       "compact and threshold changes need this password (LSMD_ADMIN_PASSWORD sets it "
+       "itself); without it they need the data password")
+      ("protected-mode", text()->value_name("yes|no"),
+       "without a password, refuse clients that are not on loopback (default yes)")
+      ("require-password", text()->value_name("yes|no"),
+       "refuse to start without a password unless --protected-mode is no (default no; "
+       "the Docker image sets yes)")
       ("node-id", text()->value_name("ID"), "node id to answer as until init names one (default n1)")
       ("log-level", text()->value_name("LEVEL"),
        "trace|debug|info|warn|error|critical|off (default: SPDLOG_LEVEL, else info)")
@@ -292,6 +328,11 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
            ParseInteger(raw.Get("max-connections"), 1, 1 << 20, &options->max_connections),
            ParseNonEmpty(raw.Get("node-id"), &options->node_id),
            ParseLogLevel(raw.Get("log-level"), &options->log_level),
+           ParsePassword(raw.Get("password-file"), "LSMD_PASSWORD", &options->password),
+           ParsePassword(raw.Get("admin-password-file"), "LSMD_ADMIN_PASSWORD",
+                         &options->admin_password),
+           ParseSwitch(raw.Get("protected-mode"), &options->protected_mode),
+           ParseSwitch(raw.Get("require-password"), &options->require_password),
        }) {
     if (!status.ok()) return status;
   }
@@ -302,6 +343,13 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
     if (!options->resp_listen) return port_file->Invalid("needs --resp-listen");
     options->resp_port_file = port_file->text;
   }
+  int64_t idle_seconds = 0, send_seconds = options->send_timeout.count();
+  for (const Status& status : {ParseInteger(raw.Get("timeout"), 0, 31'536'000, &idle_seconds),
+                               ParseInteger(raw.Get("send-timeout"), 0, 86'400, &send_seconds)}) {
+    if (!status.ok()) return status;
+  }
+  options->idle_timeout = std::chrono::seconds(idle_seconds);
+  options->send_timeout = std::chrono::seconds(send_seconds);
   int64_t delay_ms = 0;
   Status s = ParseInteger(raw.Get("test-flush-delay-ms"), 0, 600000, &delay_ms);
   if (!s.ok()) return s;
@@ -355,7 +403,10 @@ std::string ServerOptions::DescribeSettings() const {
       << " sync=" << (sync == SyncMode::kAlways ? "always" : "none")
       << " wal_recovery=" << WalRecoveryModeName(EffectiveWalRecovery(wal_recovery, sync))
       << " max_line_bytes=" << max_line_bytes << " max_reply_bytes=" << max_reply_bytes
-      << " max_connections=" << max_connections;
+      << " max_connections=" << max_connections << " timeout=" << idle_timeout.count()
+      << " send_timeout=" << send_timeout.count() << " password=" << (password ? "set" : "none")
+      << " admin_password=" << (admin_password ? "set" : "none")
+      << " protected_mode=" << (protected_mode ? "yes" : "no");
   if (resp_listen) {
     out << " resp_max_bulk_bytes=" << resp_max_bulk_bytes
         << " resp_max_multibulk_len=" << resp_max_multibulk_len

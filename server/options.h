@@ -52,6 +52,20 @@ struct ServerOptions {
   // (proto::kDefaultMaxReplyBytes; proto/command.h's ReplyBudget).
   size_t max_reply_bytes = size_t{64} << 20;
   size_t max_connections = 1024;
+  // Close a client idle this long (0: never), or one that reads none of its
+  // pending replies for send_timeout (0: never).
+  std::chrono::seconds idle_timeout{0};
+  std::chrono::seconds send_timeout{60};
+  // docs/SECURITY.md. The data password (logins on both ports), and the
+  // admin one for compact and threshold changes; never logged.
+  std::optional<std::string> password;
+  std::optional<std::string> admin_password;
+  // Without a data password, serve only loopback clients.
+  bool protected_mode = true;
+  // Refuse to start serving TCP without a data password unless protected
+  // mode was turned off (the Docker image sets it: there every client comes
+  // from outside the container's loopback).
+  bool require_password = false;
   std::string node_id = "n1";
   // Empty: SPDLOG_LEVEL (already validated) or "info".
   std::string log_level;

@@ -116,11 +116,48 @@ asio::awaitable<void> TcpServer::AcceptLoop(Listener& listener) {
   }
 }
 
+namespace {
+
+bool FromLoopback(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return false;
+  const asio::ip::address address = peer.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).is_loopback();
+  }
+  return address.is_loopback();
+}
+
+constexpr std::string_view kProtectedModeText =
+    "lsmd is running in protected mode: no password is set, so only clients on the loopback "
+    "interface are served. To serve this client, either set a password (--password-file FILE, "
+    "or LSMD_PASSWORD / LSMD_PASSWORD_FILE in a container) and log in with AUTH or "
+    "{\"type\":\"auth\",\"password\":\"...\"}, or, if every client that can reach this port "
+    "is trusted, start lsmd with --protected-mode no (LSMD_PROTECTED_MODE=no).";
+
+}  // namespace
+
 void TcpServer::Admit(tcp::socket socket, Listener& listener) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // replies are small and awaited
+  const bool denied = limits_.protected_mode && !FromLoopback(socket);
   auto connection =
       std::make_shared<Connection>(std::move(socket), listener.factory(), limits_.connection);
+  if (denied) {
+    clients_.rejected.fetch_add(1, std::memory_order_relaxed);
+    if (refusing_ >= kMaxRefusing) return;  // closed by the destructor, unanswered
+    spdlog::warn("{}: denied, protected mode (no password is set and the client is not on "
+                 "loopback)",
+                 connection->peer());
+    ++refusing_;
+    asio::co_spawn(connection->executor(), connection->Deny(std::string(kProtectedModeText)),
+                   [this, connection](std::exception_ptr error) {
+                     LogIfException(error, "denying " + connection->peer());
+                     asio::post(strand_, [this] { --refusing_; });
+                   });
+    return;
+  }
   // As Redis counts them: a refused connection is rejected, not received.
   if (connections_.size() >= limits_.max_connections) {
     clients_.rejected.fetch_add(1, std::memory_order_relaxed);

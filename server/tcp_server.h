@@ -41,6 +41,9 @@ struct TcpServerLimits {
   ConnectionLimits connection;
   // After a stop signal, connections get this long to finish.
   std::chrono::milliseconds shutdown_grace{5000};
+  // Protected mode (docs/SECURITY.md): clients not on loopback get one
+  // DENIED reply and are closed. Set when no data password is configured.
+  bool protected_mode = false;
 };
 
 class TcpServer {

@@ -195,7 +195,7 @@ const CommandSpec kCommands[] = {
     {"quit", -1, "fast", 0, 0, 0, "connection", "Closes the connection", SessionOp::kQuit},
     {"select", 2, "fast", 0, 0, 0, "connection", "Selects database 0 (the only one)", SessionOp::kSelect},
     {"hello", -1, "fast", 0, 0, 0, "connection", "Handshakes (RESP2 only)", SessionOp::kHello},
-    {"auth", -2, "fast", 0, 0, 0, "connection", "Authenticates (no password is configured)", SessionOp::kAuth},
+    {"auth", -2, "fast", 0, 0, 0, "connection", "Authenticates the connection", SessionOp::kAuth},
     {"client", -2, "", 0, 0, 0, "connection", "CLIENT SETNAME, GETNAME, ID, SETINFO", SessionOp::kClient},
     {"reset", 1, "fast", 0, 0, 0, "connection", "Resets the connection's state", SessionOp::kReset},
     // Transactions.
@@ -227,6 +227,26 @@ const CommandSpec* FindCommand(std::string_view name) {
 }
 
 std::span<const CommandSpec> AllCommands() { return kCommands; }
+
+Privilege RequiredPrivilege(const CommandSpec& spec, Args args) {
+  switch (spec.op) {
+    case SessionOp::kPing:
+    case SessionOp::kQuit:
+    case SessionOp::kHello:  // it may log in itself; else it wants data rights
+    case SessionOp::kAuth:
+    case SessionOp::kReset:
+      return Privilege::kOpen;
+    case SessionOp::kFlush: {
+      FlushCommand flush;
+      if (args.size() >= 2) flush.memtable_size_bytes = 1;  // a threshold given
+      return RequiredPrivilege(Command{flush});
+    }
+    case SessionOp::kCompact:
+      return RequiredPrivilege(Command{CompactCommand{}});
+    default:
+      return Privilege::kData;
+  }
+}
 
 bool ArityOk(const CommandSpec& spec, size_t argc) {
   return spec.arity >= 0 ? argc == static_cast<size_t>(spec.arity)

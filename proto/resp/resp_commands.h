@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "proto/access.h"
 #include "proto/command.h"
 
 namespace lsmd::proto::resp {
@@ -66,6 +67,11 @@ struct CommandSpec {
 // The command named (ASCII case-insensitively), or nullptr.
 const CommandSpec* FindCommand(std::string_view name);
 std::span<const CommandSpec> AllCommands();
+
+// What running the request needs (proto/access.h): PING, QUIT, HELLO, AUTH
+// and RESET are open; the commands built on engine commands need what the
+// command does; every other command needs data rights.
+Privilege RequiredPrivilege(const CommandSpec& spec, Args args);
 
 // Whether args has the arity spec demands.
 bool ArityOk(const CommandSpec& spec, size_t argc);

@@ -143,6 +143,9 @@ void StatsSection(const RespShared& shared, InfoWriter& w) {
   w.Field("total_connections_received", shared.clients.accepted.load(std::memory_order_relaxed));
   w.Field("total_commands_processed", shared.session_commands.load(std::memory_order_relaxed));
   w.Field("rejected_connections", shared.clients.rejected.load(std::memory_order_relaxed));
+  // Redis's name for failed AUTH attempts (both ports count here).
+  w.Field("acl_access_denied_auth",
+          shared.policy != nullptr ? shared.policy->failed_attempts() : uint64_t{0});
 }
 
 // Entries in the current MemTable and the tables: counts overwritten

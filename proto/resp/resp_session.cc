@@ -55,8 +55,9 @@ KeyResult ToKeyResult(CommandResult result) {
 }  // namespace
 
 RespShared::RespShared(CommandExecutor& executor, ServerFacts facts, const ClientCounters& clients,
-                       ParserLimits limits)
+                       ParserLimits limits, const AccessPolicy* policy)
     : executor(executor),
+      policy(policy),
       facts(std::move(facts)),
       clients(clients),
       limits(limits),
@@ -66,7 +67,15 @@ RespShared::RespShared(CommandExecutor& executor, ServerFacts facts, const Clien
 RespSession::RespSession(RespShared& shared)
     : shared_(shared),
       parser_(shared.limits),
-      id_(shared.next_client_id.fetch_add(1, std::memory_order_relaxed)) {}
+      id_(shared.next_client_id.fetch_add(1, std::memory_order_relaxed)) {
+  if (shared.policy != nullptr) access_.emplace(*shared.policy);
+}
+
+std::string RespSession::DeniedReply(std::string_view reason) {
+  std::string out;
+  AppendError(&out, "DENIED " + std::string(reason));
+  return out;
+}
 
 std::string RespSession::RefusalReply(std::string_view reason) {
   std::string out;
@@ -89,7 +98,9 @@ Session::Step RespSession::HandleNext(std::string_view input, bool input_closed,
       break;
   }
   if (args.empty()) return {Outcome::kAnswered, parsed.consumed};  // ignored, as Redis does
-  return {Handle(args, out, later), parsed.consumed};
+  Step step{Handle(args, out, later), parsed.consumed};
+  if (access_) step.delay = access_->TakeDelay();
+  return step;
 }
 
 Session::Outcome RespSession::Handle(Args args, std::string* out, ReplyFn& later) {
@@ -110,6 +121,15 @@ Session::Outcome RespSession::Handle(Args args, std::string* out, ReplyFn& later
     // As Redis: any refused command inside MULTI dooms the transaction.
     if (in_multi_) multi_failed_ = true;
     AppendError(out, WrongArity(spec->name));
+    return Outcome::kAnswered;
+  }
+  if (access_ && !access_->Permits(RequiredPrivilege(*spec, args))) {
+    if (in_multi_) multi_failed_ = true;
+    if (access_->privilege() == Privilege::kOpen) {
+      AppendError(out, "NOAUTH Authentication required.");
+    } else {
+      AppendError(out, "NOPERM this command needs the admin password: AUTH admin <password>");
+    }
     return Outcome::kAnswered;
   }
   switch (spec->op) {
@@ -144,23 +164,13 @@ Session::Outcome RespSession::Handle(Args args, std::string* out, ReplyFn& later
     case SessionOp::kHello:
       return Hello(args, out);
     case SessionOp::kAuth:
-      if (args.size() == 2) {
-        AppendError(out,
-                    "ERR AUTH <password> called without any password configured for the default "
-                    "user. Are you sure your configuration is correct?");
-      } else if (args.size() == 3 && args[1] == "default") {
-        AppendSimpleString(out, "OK");  // the default user needs no password
-      } else if (args.size() == 3) {
-        AppendError(out, "WRONGPASS invalid username-password pair or user is disabled.");
-      } else {
-        AppendError(out, "ERR syntax error");
-      }
-      return Outcome::kAnswered;
+      return Auth(args, out);
     case SessionOp::kClient:
       return Client(args, out);
     case SessionOp::kReset:
       ResetState();
       name_.clear();
+      if (access_) access_->Reset();
       AppendSimpleString(out, "RESET");
       return Outcome::kAnswered;
     case SessionOp::kMulti:
@@ -368,10 +378,9 @@ Session::Outcome RespSession::Hello(Args args, std::string* out) {
   std::optional<std::string_view> new_name;
   for (; i < args.size(); ++i) {
     if (EqualsIgnoreCase(args[i], "AUTH") && i + 2 < args.size()) {
-      if (args[i + 1] != "default") {
-        AppendError(out, "WRONGPASS invalid username-password pair or user is disabled.");
-        return Outcome::kAnswered;
-      }
+      bool ok = false;
+      const Outcome login = Login(args[i + 1], args[i + 2], &ok, out);
+      if (!ok) return login;
       i += 2;
     } else if (EqualsIgnoreCase(args[i], "SETNAME") && i + 1 < args.size()) {
       new_name = args[++i];
@@ -387,8 +396,61 @@ Session::Outcome RespSession::Hello(Args args, std::string* out) {
       return Outcome::kAnswered;
     }
   }
+  if (access_ && !access_->Permits(Privilege::kData)) {
+    AppendError(out,
+                "NOAUTH HELLO must be called with the client already authenticated, otherwise "
+                "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
+                "client and select the RESP protocol version at the same time");
+    return Outcome::kAnswered;
+  }
   if (new_name) name_.assign(*new_name);
   AppendHelloReply(shared_, id_, out);
+  return Outcome::kAnswered;
+}
+
+Session::Outcome RespSession::Auth(Args args, std::string* out) {
+  if (args.size() > 3) {
+    AppendError(out, "ERR syntax error");
+    return Outcome::kAnswered;
+  }
+  const std::string_view user = args.size() == 3 ? args[1] : std::string_view();
+  bool ok = false;
+  const Outcome outcome = Login(user, args.back(), &ok, out);
+  if (ok) AppendSimpleString(out, "OK");
+  return outcome;
+}
+
+Session::Outcome RespSession::Login(std::string_view user, std::string_view password, bool* ok,
+                                    std::string* out) {
+  using Login = ClientAccess::Login;
+  *ok = false;
+  const Login login = access_ ? access_->Authenticate(user, password) : Login::kNoPassword;
+  switch (login) {
+    case Login::kOk:
+      *ok = true;
+      return Outcome::kAnswered;
+    case Login::kNoPassword:
+      // As Redis's default user without a password: any password will do
+      // when a user is named, none may be given alone.
+      if (user.empty()) {
+        AppendError(out,
+                    "ERR AUTH <password> called without any password configured for the default "
+                    "user. Are you sure your configuration is correct?");
+      } else if (user == "default") {
+        *ok = true;
+      } else {
+        AppendError(out, "WRONGPASS invalid username-password pair or user is disabled.");
+      }
+      return Outcome::kAnswered;
+    case Login::kWrong:
+      AppendError(out, "WRONGPASS invalid username-password pair or user is disabled.");
+      return Outcome::kAnswered;
+    case Login::kTooMany:
+      AppendError(out,
+                  "WRONGPASS invalid username-password pair or user is disabled; too many "
+                  "failed attempts, closing the connection");
+      return Outcome::kClose;
+  }
   return Outcome::kAnswered;
 }
 

@@ -11,10 +11,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "proto/access.h"
 #include "proto/executor.h"
 #include "proto/resp/cursor_table.h"
 #include "proto/resp/resp_commands.h"
@@ -42,10 +44,13 @@ struct ServerFacts {
 };
 
 struct RespShared {
+  // policy: the passwords every request is checked against (proto/access.h);
+  // nullptr trusts every client (tests).
   RespShared(CommandExecutor& executor, ServerFacts facts, const ClientCounters& clients,
-             ParserLimits limits);
+             ParserLimits limits, const AccessPolicy* policy = nullptr);
 
   CommandExecutor& executor;
+  const AccessPolicy* const policy;
   const ServerFacts facts;
   const ClientCounters& clients;
   const ParserLimits limits;
@@ -65,6 +70,7 @@ class RespSession final : public Session {
   Step HandleNext(std::string_view input, bool input_closed, std::string* out,
                   ReplyFn later) override;
   std::string RefusalReply(std::string_view reason) override;
+  std::string DeniedReply(std::string_view reason) override;
 
   uint64_t id() const { return id_; }
 
@@ -79,6 +85,10 @@ class RespSession final : public Session {
   Outcome Keys(Args args, std::string* out);
   Outcome Dbsize(std::string* out);
   Outcome Hello(Args args, std::string* out);
+  Outcome Auth(Args args, std::string* out);
+  // Logs in with user (may be empty) and password; on failure appends the
+  // error. kAnswered either way, kClose once the attempts are used up.
+  Outcome Login(std::string_view user, std::string_view password, bool* ok, std::string* out);
   Outcome Client(Args args, std::string* out);
   Outcome Deferred(Command command, ReplyFn& later, std::string* out,
                    void (*render)(CommandResult result, std::string* out));
@@ -88,6 +98,7 @@ class RespSession final : public Session {
   RequestParser parser_;
   const uint64_t id_;
   std::string name_;  // CLIENT SETNAME
+  std::optional<ClientAccess> access_;  // none: every client trusted
 
   // MULTI: the queued requests' arguments, owned (the input they came in is
   // consumed long before EXEC), bounded by kMaxQueuedBytes.

@@ -160,7 +160,7 @@ TEST_CASE("HandleOrDefer answers reads inline and writes through the callback") 
   auto put_reply = std::make_shared<std::promise<std::string>>();
   std::future<std::string> put_future = put_reply->get_future();
   std::optional<std::string> inline_reply =
-      node.dispatcher().HandleOrDefer(R"({"type":"put","msg_id":1,"key":"k","value":"v"})",
+      node.dispatcher().HandleOrDefer(R"({"type":"put","msg_id":1,"key":"k","value":"v"})", nullptr,
                                       [later_calls, put_reply](std::string text) {
                                         if (later_calls->fetch_add(1) == 0)
                                           put_reply->set_value(std::move(text));
@@ -172,12 +172,13 @@ TEST_CASE("HandleOrDefer answers reads inline and writes through the callback") 
   // The put was acknowledged, so an inline get sees it.
   auto unexpected = [later_calls](std::string) { later_calls->fetch_add(100); };
   inline_reply =
-      node.dispatcher().HandleOrDefer(R"({"type":"get","msg_id":2,"key":"k"})", unexpected);
+      node.dispatcher().HandleOrDefer(R"({"type":"get","msg_id":2,"key":"k"})", nullptr,
+                                        unexpected);
   REQUIRE(inline_reply.has_value());
   CHECK(*inline_reply ==
         R"({"type": "get_ok", "in_reply_to": 2, "msg_id": 1, "found": true, "value": "v"})");
   // Errors are answered inline too.
-  inline_reply = node.dispatcher().HandleOrDefer("not json", unexpected);
+  inline_reply = node.dispatcher().HandleOrDefer("not json", nullptr, unexpected);
   REQUIRE(inline_reply.has_value());
   CHECK(inline_reply->find("\"code\": 12") != std::string::npos);
   CHECK(later_calls->load() == 1);

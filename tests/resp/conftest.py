@@ -334,10 +334,12 @@ class ServerProcess:
     host = "127.0.0.1"
 
     def __init__(self, target: str, sync: str = "none", name: str = "server",
-                 args: tuple = ()):
+                 extra_args=(), env: dict | None = None, listen_host: str = "127.0.0.1"):
         self.target = target
         self.sync = sync
-        self.args = tuple(args)  # extra lsmd options
+        self.extra_args = [str(a) for a in extra_args]
+        self.env = env  # added to the environment (lsmd only)
+        self.listen_host = listen_host
         self.workdir = Path(tempfile.mkdtemp(prefix=f"lsmd-resp-{name}-"))
         self.stderr_path = self.workdir / "server.stderr"
         self.proc: subprocess.Popen | None = None
@@ -368,12 +370,17 @@ class ServerProcess:
         f1 = self.workdir / "json.port"
         f2 = self.workdir / "resp.port"
         cmd = [str(LSMD_BINARY),
-               "--listen", "127.0.0.1:0", "--port-file", str(f1),
-               "--resp-listen", "127.0.0.1:0", "--resp-port-file", str(f2),
-               "--data-dir", str(data_dir), "--sync", self.sync, *self.args]
+               "--listen", f"{self.listen_host}:0", "--port-file", str(f1),
+               "--resp-listen", f"{self.listen_host}:0", "--resp-port-file", str(f2),
+               "--data-dir", str(data_dir), "--sync", self.sync, *self.extra_args]
         self.cmd = cmd
+        env = None
+        if self.env:
+            env = dict(os.environ)
+            env.update(self.env)
         with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                         env=env)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         self.json_port = self._wait_port_file(f1, deadline)
         self.resp_port = self._wait_port_file(f2, deadline)
@@ -404,7 +411,7 @@ class ServerProcess:
             port = free_port()
             self.cmd = [REDIS_SERVER, "--port", str(port), "--save", "", "--appendonly", "no",
                         "--bind", "127.0.0.1", "--databases", "1", "--dir", str(self.workdir),
-                        "--daemonize", "no"]
+                        "--daemonize", "no", *self.extra_args]
             with open(self.stderr_path, "ab") as err:
                 self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -413,7 +420,8 @@ class ServerProcess:
                     break  # most likely the port was taken meanwhile: try another
                 try:
                     with RawConn(self.host, port, timeout=1) as c:
-                        if c.call("PING") == "PONG":
+                        # With --requirepass, PING answers NOAUTH: up all the same.
+                        if c.call("PING") in ("PONG", "NOAUTH Authentication required."):
                             self.resp_port = port
                             return
                 except (OSError, ConnectionClosed):
@@ -513,10 +521,9 @@ def start_server(request):
     """Factory: starts an extra fresh server for this test only."""
     started = []
 
-    def start(sync: str = "none", args: tuple = ()) -> ServerProcess:
-        """args: extra lsmd options (not given to redis-server)."""
-        s = ServerProcess(TARGET, sync=sync, name=re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)[:40],
-                          args=args)
+    def start(sync: str = "none", **kw) -> ServerProcess:
+        s = ServerProcess(TARGET, sync=sync,
+                          name=re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)[:40], **kw)
         started.append(s)
         return s
 

@@ -26,7 +26,7 @@ case $target in lsmd | redis) ;; *) echo "run.sh: --target must be lsmd or redis
 
 extra=()
 [ "$target" = redis ] && extra=(redis-server)
-"$root/scripts/install-deps.sh" redis-tools python3-redis python3-pytest "${extra[@]}"
+"$root/scripts/install-deps.sh" redis-tools python3-redis python3-pytest iproute2 "${extra[@]}"
 
 export LSMD_TEST_TARGET=$target
 export LSMD_BINARY=${LSMD_BINARY:-build/test/server/lsmd}

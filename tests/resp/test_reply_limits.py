@@ -22,7 +22,7 @@ BIG = b"v" * (256 << 10)  # four fit the budget, five do not
 
 @pytest.fixture(scope="module")
 def limited():
-    s = ServerProcess(TARGET, name="reply_limits", args=("--max-reply-bytes", str(BUDGET)))
+    s = ServerProcess(TARGET, name="reply_limits", extra_args=("--max-reply-bytes", str(BUDGET)))
     yield s
     _finish(s)
 
