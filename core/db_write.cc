@@ -25,13 +25,12 @@ namespace {
 
 // A threshold below kMemTableFloorBytes (the sample cases use 1024 bytes) is
 // honoured, but such a small MemTable is switched at most once per
-// kMinSwitchInterval: otherwise a tiny threshold would make every write
-// group create a log, sync the directory and queue a flush of its own. So
-// size-triggered switches come at most 20 a second plus one per 64 KiB
-// written, and a MemTable holds at most max(threshold, 64 KiB) plus one
-// group before it is frozen.
+// Options::min_small_memtable_switch_interval (50 ms by default): otherwise
+// a tiny threshold would make every write group create a log, sync the
+// directory and queue a flush of its own. So size-triggered switches come at
+// most 20 a second plus one per 64 KiB written, and a MemTable holds at most
+// max(threshold, 64 KiB) plus one group before it is frozen.
 constexpr size_t kMemTableFloorBytes = 64 << 10;
-constexpr auto kMinSwitchInterval = std::chrono::milliseconds(50);
 
 }  // namespace
 
@@ -190,7 +189,8 @@ void DB::Impl::RetireOldLog() {
 
 bool DB::Impl::MemTableFull(size_t bytes, std::chrono::steady_clock::time_point now) const {
   if (bytes < memtable_threshold_) return false;
-  return bytes >= kMemTableFloorBytes || now - last_switch_ >= kMinSwitchInterval;
+  return bytes >= kMemTableFloorBytes ||
+         now - last_switch_ >= options_.min_small_memtable_switch_interval;
 }
 
 Status DB::Impl::PrepareNextLog() {

@@ -63,6 +63,11 @@ struct Options {
 
   // A MemTable past this many accounted bytes is frozen and flushed.
   size_t memtable_bytes = 4 << 20;
+  // A MemTable under 64 KiB is switched at most once per this interval
+  // (core/db_write.cc), so a tiny memtable_bytes cannot make every write
+  // group create a log. Zero turns the limit off: switches then depend on
+  // bytes alone, which tests that count sync points need.
+  std::chrono::milliseconds min_small_memtable_switch_interval{50};
   // Frozen MemTables allowed to wait for their flush; beyond that writers stall.
   int max_frozen_memtables = 2;
   // A writer stalled this long gets Busy instead of waiting on.
