@@ -146,9 +146,32 @@ asio::awaitable<void> Connection<Stream>::Serve() {
   spdlog::debug("{}: connected", peer_);
   if (limits_.idle_timeout.count() > 0) WatchIdle();
   bool secured = co_await Handshake();
-  if (secured) co_await ServeRequests();
+  if (secured) {
+    co_await ServeRequests();
+    // Not to a client that stopped reading: it would only wait.
+    if (!send_expired_) co_await SendCloseNotify();
+  }
   CloseSocket();
   spdlog::debug("{}: closed", peer_);
+}
+
+template <typename Stream>
+asio::awaitable<void> Connection<Stream>::SendCloseNotify() {
+  if constexpr (kTls) {
+    if (!socket().is_open()) co_return;
+    // Only ours: marked as if the client's had come, OpenSSL completes the
+    // shutdown once ours is written instead of reading for the client's.
+    SSL* ssl = stream_.native_handle();
+    SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+    asio::steady_timer deadline(executor_, limits_.linger);
+    deadline.async_wait([self = self()](boost::system::error_code ec) {
+      boost::system::error_code ignored;
+      if (!ec) self->socket().cancel(ignored);
+    });
+    auto [ec] = co_await stream_.async_shutdown(kAwaitTuple);
+    (void)ec;  // the client is gone: nothing more to tell it
+    deadline.cancel();
+  }
 }
 
 template <typename Stream>
@@ -299,12 +322,7 @@ asio::awaitable<void> Connection<Stream>::LingerAndClose() {
   deadline.async_wait([self = self()](boost::system::error_code ec) {
     if (!ec) self->CloseSocket();
   });
-  if constexpr (kTls) {
-    // close_notify, so the client sees the end of the replies as a clean
-    // end of stream; then wait (within the linger time) for its own.
-    auto [ec] = co_await stream_.async_shutdown(kAwaitTuple);
-    (void)ec;  // the client closed, or sent data instead: drain below
-  }
+  co_await SendCloseNotify();
   boost::system::error_code ignored;
   socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   while (socket().is_open()) {

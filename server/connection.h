@@ -141,6 +141,9 @@ class Connection final : public ConnectionBase {
   // Closes the connection once it has waited for a request for
   // limits_.idle_timeout; re-arms itself at most once per timeout.
   void WatchIdle();
+  // TLS: writes close_notify, so the client sees a clean end of stream, and
+  // does not wait for the client's (bounded by limits_.linger). Plain: no-op.
+  asio::awaitable<void> SendCloseNotify();
   // Sends FIN (TLS: close_notify first), discards input until the client
   // closes or the linger time passes, then closes.
   asio::awaitable<void> LingerAndClose();
