@@ -172,6 +172,7 @@ asio::awaitable<void> Connection<Stream>::SendCloseNotify() {
     (void)ec;  // the client is gone: nothing more to tell it
     deadline.cancel();
   }
+  co_return;  // makes the plain instantiation a coroutine too
 }
 
 template <typename Stream>
