@@ -110,8 +110,9 @@ proto::resp::ServerFacts RespFacts(const ServerOptions& options, uint16_t resp_p
   return facts;
 }
 
+// tls: the TLS ports' context, null without TLS ports.
 int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& executor,
-             proto::Dispatcher& dispatcher) {
+             proto::Dispatcher& dispatcher, const std::shared_ptr<asio::ssl::context>& tls) {
   IoContextPool pool(options.threads);
   const proto::AccessPolicy policy(proto::Passwords{options.password, options.admin_password});
   TcpServerLimits limits;
@@ -157,19 +158,14 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
   }
   // The TLS ports: the same sessions as the plaintext ones, over TLS.
   std::optional<size_t> tls_listener, tls_resp_listener;
-  if (options.tls.serving()) {
-    Result<std::shared_ptr<asio::ssl::context>> tls = MakeServerTlsContext(options.tls);
-    if (!tls.ok()) {
-      spdlog::error("{}", tls.status().message());
-      return tls.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
-    }
+  if (tls) {
     if (options.tls.listen) {
       Result<size_t> listener = server.Listen(
           *options.tls.listen, "--tls-listen",
           [&dispatcher, max_line_bytes, &policy] {
             return std::make_unique<proto::JsonLineSession>(dispatcher, max_line_bytes, &policy);
           },
-          *tls);
+          tls);
       if (!listener.ok()) {
         spdlog::error("{}", listener.status().message());
         return listener.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
@@ -181,7 +177,7 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
       if (!resp) resp = make_resp_shared(0);
       Result<size_t> listener = server.Listen(
           *options.tls.resp_listen, "--tls-resp-listen",
-          [&resp] { return std::make_unique<proto::resp::RespSession>(*resp); }, *tls);
+          [&resp] { return std::make_unique<proto::resp::RespSession>(*resp); }, tls);
       if (!listener.ok()) {
         spdlog::error("{}", listener.status().message());
         return listener.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
@@ -265,6 +261,17 @@ int Serve(const ServerOptions& options) {
         "can reach the ports is trusted");
     return kExitUsage;
   }
+  // Certificates and keys before the data directory: a bad file is a usage
+  // error, found without a recovery first.
+  std::shared_ptr<asio::ssl::context> tls;
+  if (!options.stdio && options.tls.serving()) {
+    Result<std::shared_ptr<asio::ssl::context>> made = MakeServerTlsContext(options.tls);
+    if (!made.ok()) {
+      spdlog::error("{}", made.status().message());
+      return made.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
+    }
+    tls = *made;
+  }
   SetStopSignalsBlocked(true);
   std::signal(SIGPIPE, SIG_IGN);  // a vanished client or reader is an error value
 
@@ -281,7 +288,7 @@ int Serve(const ServerOptions& options) {
     proto::CommandExecutor executor(db->get());
     proto::Dispatcher dispatcher(executor, options.node_id);
     exit_code = options.stdio ? ServeStdio(options, dispatcher)
-                              : ServeTcp(options, **db, executor, dispatcher);
+                              : ServeTcp(options, **db, executor, dispatcher, tls);
   }
   Status closed = (*db)->Close();
   if (!closed.ok()) {

@@ -52,11 +52,15 @@ Result<std::shared_ptr<ssl::context>> NewContext(const SSL_METHOD* method) {
 
 // The certificate chain and its key, checked against each other.
 Status LoadCertificate(ssl::context& context, const TlsOptions& tls) {
+  // An encrypted key fails to load rather than prompting on the terminal.
+  SSL_CTX_set_default_passwd_cb(context.native_handle(),
+                                [](char*, int, int, void*) -> int { return 0; });
   boost::system::error_code ec;
   context.use_certificate_chain_file(tls.cert_file, ec);
   if (ec) return FileError("--tls-cert-file", tls.cert_file, "is not a PEM certificate chain", ec);
   context.use_private_key_file(tls.key_file, ssl::context::pem, ec);
-  if (ec) return FileError("--tls-key-file", tls.key_file, "is not a PEM private key", ec);
+  if (ec)
+    return FileError("--tls-key-file", tls.key_file, "is not an unencrypted PEM private key", ec);
   if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
     return FileError("--tls-key-file", tls.key_file, "does not match --tls-cert-file", ec);
   }
