@@ -148,8 +148,10 @@ asio::awaitable<void> Connection<Stream>::Serve() {
   bool secured = co_await Handshake();
   if (secured) {
     co_await ServeRequests();
-    // Not to a client that stopped reading: it would only wait.
-    if (!send_expired_) co_await SendCloseNotify();
+    if constexpr (kTls) {
+      // Not to a client that stopped reading: it would only wait.
+      if (!send_expired_) co_await SendCloseNotify();
+    }
   }
   CloseSocket();
   spdlog::debug("{}: closed", peer_);
@@ -323,7 +325,7 @@ asio::awaitable<void> Connection<Stream>::LingerAndClose() {
   deadline.async_wait([self = self()](boost::system::error_code ec) {
     if (!ec) self->CloseSocket();
   });
-  co_await SendCloseNotify();
+  if constexpr (kTls) co_await SendCloseNotify();
   boost::system::error_code ignored;
   socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   while (socket().is_open()) {
