@@ -103,12 +103,25 @@ Status DB::Scan(std::string_view start, std::string_view end, size_t limit, Scan
       start, end, limit,
       [out](std::string_view key, std::string_view value) {
         out->entries.emplace_back(std::string(key), std::string(value));
+        return true;
       },
       &out->more);
 }
 
 Status DB::Scan(std::string_view start, std::string_view end, size_t limit,
                 const ScanVisitor& visit, bool* more) {
+  bool ignored;
+  return impl_->Scan(
+      start, end, limit,
+      [&visit](std::string_view key, std::string_view value) {
+        visit(key, value);
+        return true;
+      },
+      more != nullptr ? more : &ignored);
+}
+
+Status DB::ScanWhile(std::string_view start, std::string_view end, size_t limit,
+                     const ScanWhileVisitor& visit, bool* more) {
   bool ignored;
   return impl_->Scan(start, end, limit, visit, more != nullptr ? more : &ignored);
 }

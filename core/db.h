@@ -142,6 +142,13 @@ class DB {
   using ScanVisitor = std::function<void(std::string_view key, std::string_view value)>;
   Status Scan(std::string_view start, std::string_view end, size_t limit, const ScanVisitor& visit,
               bool* more);
+  // The same walk, stopped by the visitor: visit(key, value) returns false to
+  // stop before that entry, which is then not counted as visited and sets
+  // *more (it remains in the range). A caller that bounds what it takes by
+  // bytes, not only by count, stops this way.
+  using ScanWhileVisitor = std::function<bool(std::string_view key, std::string_view value)>;
+  Status ScanWhile(std::string_view start, std::string_view end, size_t limit,
+                   const ScanWhileVisitor& visit, bool* more);
 
   // Freezes the current MemTable and returns once its SSTable is durable and
   // recorded in the manifest (earlier frozen MemTables are flushed first).

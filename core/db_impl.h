@@ -93,7 +93,7 @@ class DB::Impl final : private GroupCommitter {
   // db_read.cc
   Status Get(std::string_view key, std::string* value) EXCLUDES(mu_);
   Status Scan(std::string_view start, std::string_view end, size_t limit,
-              const DB::ScanVisitor& visit, bool* more) EXCLUDES(mu_);
+              const DB::ScanWhileVisitor& visit, bool* more) EXCLUDES(mu_);
   Result<SSTableLookupResult> LookupInSSTable(std::string_view name, std::string_view key)
       EXCLUDES(mu_);
   DBStats GetStats() EXCLUDES(mu_);

@@ -36,7 +36,7 @@ Status DB::Impl::Get(std::string_view key, std::string* value) {
 }
 
 Status DB::Impl::Scan(std::string_view start, std::string_view end, size_t limit,
-                      const DB::ScanVisitor& visit, bool* more) {
+                      const DB::ScanWhileVisitor& visit, bool* more) {
   *more = false;
   // The view keeps every MemTable and table file alive until the scan ends,
   // even if a flush or compaction replaces them meanwhile.
@@ -54,7 +54,10 @@ Status DB::Impl::Scan(std::string_view start, std::string_view end, size_t limit
       *more = true;
       break;
     }
-    visit(it->key(), it->value());
+    if (!visit(it->key(), it->value())) {
+      *more = true;  // the entry the visitor declined is still in the range
+      break;
+    }
     ++visited;
   }
   return it->status();

@@ -74,6 +74,7 @@ struct Checker {
     return std::nullopt;
   }
   std::optional<CommandError> operator()(const ScanCommand& c) {
+    if (c.whole_range) return std::nullopt;
     if (c.limit < 1 || c.limit > kMaxScanLimit) {
       return Invalid("limit must be from 1 to " + std::to_string(kMaxScanLimit));
     }

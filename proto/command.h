@@ -35,6 +35,38 @@ inline constexpr uint64_t kMaxMemTableThresholdBytes = uint64_t{1} << 30;
 // Writes of one MSET or one EXEC: keys plus values, at most this many bytes,
 // so one atomic write stays one bounded log record.
 inline constexpr size_t kMaxBatchBytes = size_t{64} << 20;
+// The keys and values one reply may carry, by default (lsmd --max-reply-bytes,
+// the CommandExecutor's max_reply_bytes): a scan stops early past it, and
+// KEYS, MGET and a transaction's results fail past it. See ReplyBudget.
+inline constexpr size_t kDefaultMaxReplyBytes = size_t{64} << 20;
+// The most --max-reply-bytes may be: the largest value (so one value always
+// fits anyway) times two.
+inline constexpr size_t kMaxMaxReplyBytes = size_t{1} << 30;
+
+// The bytes of keys and values a reply may still take, counted as stored
+// (before a codec adds quotes, escapes, base64 or RESP lengths). The first
+// bytes taken always fit, however many, so any single entry or value can be
+// read and a paging client always makes progress; after that, Take refuses
+// whatever would pass max_bytes.
+class ReplyBudget {
+ public:
+  explicit ReplyBudget(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // True, and the bytes counted, if n more bytes fit; false (and nothing
+  // counted) otherwise. Taking 0 bytes always succeeds and uses nothing.
+  bool Take(size_t n) {
+    if (n == 0) return true;
+    if (used_ > 0 && (used_ > max_bytes_ || n > max_bytes_ - used_)) return false;
+    used_ += n;
+    return true;
+  }
+  size_t used() const { return used_; }
+  size_t max_bytes() const { return max_bytes_; }
+
+ private:
+  size_t max_bytes_;
+  size_t used_ = 0;
+};
 
 // ---- Key commands: the ones a transaction (MULTI/EXEC) may queue ----
 
@@ -122,10 +154,36 @@ struct TransactionCommand {
   std::vector<KeyCommand> commands;
 };
 
+// Where a scan's entries go, straight from the engine (no copy in between):
+// the codec renders each one into its reply. The views are valid only during
+// the call. Used on the thread that runs the scan, before Execute returns.
+class ScanSink {
+ public:
+  virtual ~ScanSink() = default;
+  // Called for every entry examined, in key order. False leaves it out of
+  // the reply (RESP SCAN's MATCH): it counts against the command's limit but
+  // not against the reply budget.
+  virtual bool Wants(std::string_view /*key*/) { return true; }
+  // An entry the reply takes (it fits the budget).
+  virtual void Add(std::string_view key, std::string_view value) = 0;
+};
+
+// JSON scan, RESP SCAN and KEYS: [start, end) in key order. The reply is
+// bounded by the executor's ReplyBudget as well as by limit: past the budget
+// the result stops early with more = true (the first entry always fits), or,
+// for a walk of the whole range (KEYS), the command fails.
 struct ScanCommand {
   std::string_view start;               // inclusive; "" = from the first key
   std::optional<std::string_view> end;  // exclusive; absent = no upper bound
-  uint64_t limit = kDefaultScanLimit;   // 1 .. kMaxScanLimit
+  uint64_t limit = kDefaultScanLimit;   // entries examined: 1 .. kMaxScanLimit
+  // What the reply carries of each entry: the budget counts those bytes.
+  enum class Carries { kEntries, kKeys };
+  Carries carries = Carries::kEntries;
+  // Every entry of the range in one reply (KEYS): limit is not used, and a
+  // reply over the budget is an error instead of a short page.
+  bool whole_range = false;
+  // Where the entries go; nullptr: copied into the ScanResult.
+  ScanSink* sink = nullptr;
 };
 
 struct FlushCommand {

@@ -71,11 +71,29 @@ std::string Render(const ReplyHeader& header, CommandResult result) {
   }
 }
 
+// A scan: the executor hands each entry from the engine straight to the
+// reply writer (no list of copied entries), and stops at the reply budget.
+std::string ServeScan(CommandExecutor& executor, const ReplyHeader& header, ScanCommand scan) {
+  ScanReplyWriter writer(header);
+  scan.sink = &writer;
+  std::optional<CommandResult> result = executor.Execute(scan, nullptr);
+  if (result) {
+    if (auto* error = std::get_if<CommandError>(&*result)) {
+      return WriteReply(header, ErrorReply{CodeFor(error->kind), std::move(error->text)});
+    }
+    if (auto* page = std::get_if<ScanResult>(&*result)) return writer.Finish(page->more);
+  }
+  return WriteReply(header, ErrorReply{ErrorCode::kCrash, "internal error: scan was not answered"});
+}
+
 // Runs one request through the executor. Returns the reply line when the
 // answer is known at once; otherwise "" once `done` went to the engine.
 template <typename Request>
 std::string Serve(CommandExecutor& executor, ReplyHeader& header, Command command,
                   ReplyFn& done) {
+  if constexpr (std::is_same_v<Request, ScanRequest>) {
+    return ServeScan(executor, header, std::get<ScanCommand>(std::move(command)));
+  }
   // Reads are always answered inline: no callback to build (it would copy
   // the header onto the heap for nothing).
   constexpr bool kInline =

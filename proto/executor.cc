@@ -76,6 +76,7 @@ void CommitDecision(DB* db, Decide decide, Done done) {
 
 struct Runner {
   DB* db;
+  size_t max_reply_bytes;
   Done& later;
 
   // Key commands: reads inline, blind writes to the commit queue, the rest
@@ -124,13 +125,16 @@ struct Runner {
     auto owned = std::make_shared<Owned>();
     owned->commands = c.commands;
     for (KeyCommand& command : owned->commands) Rebind(command, owned->storage);
+    // One budget for every result: EXEC's reply carries them all. A result
+    // past it is that command's error; the others (and every write) stand.
     CommitDecision<TransactionResult>(
         db,
-        [owned](KeyState& state) {
+        [owned, max = max_reply_bytes](KeyState& state) {
+          ReplyBudget budget(max);
           TransactionResult result;
           result.results.reserve(owned->commands.size());
           for (const KeyCommand& command : owned->commands) {
-            result.results.push_back(RunKeyCommand(command, state));
+            result.results.push_back(RunKeyCommand(command, state, budget));
           }
           return result;
         },
@@ -143,8 +147,46 @@ struct Runner {
     // The engine reads an empty end as "no upper bound"; a given end at or
     // before start (end "" included) is an empty range.
     if (c.end && *c.end <= c.start) return result;
-    Status s = db->Scan(c.start, c.end.value_or(std::string_view()), c.limit, &result);
-    if (!s.ok()) return ErrorFromStatus(s);
+    const std::string_view end = c.end.value_or(std::string_view());
+    ReplyBudget budget(max_reply_bytes);
+    bool over_budget = false;
+    std::string last;  // whole_range: the last key examined, where the next page starts
+    // Entries go from the engine's views straight to the sink (or, without
+    // one, into result.entries): the budget is checked before each is taken.
+    auto visit = [&](std::string_view key, std::string_view value) {
+      if (c.whole_range) last.assign(key);
+      if (c.sink != nullptr && !c.sink->Wants(key)) return true;
+      const size_t cost =
+          key.size() + (c.carries == ScanCommand::Carries::kEntries ? value.size() : 0);
+      if (!budget.Take(cost)) {
+        over_budget = true;
+        return false;  // the engine reports more = true: this entry remains
+      }
+      if (c.sink != nullptr) {
+        c.sink->Add(key, value);
+      } else {
+        result.entries.emplace_back(key, value);
+      }
+      return true;
+    };
+    if (!c.whole_range) {
+      Status s = db->ScanWhile(c.start, end, c.limit, visit, &result.more);
+      if (!s.ok()) return ErrorFromStatus(s);
+      return result;
+    }
+    // The whole range in pages, each on a fresh view of the engine, so a
+    // long walk does not hold every table file it started with.
+    std::string start(c.start);
+    for (bool more = true; more;) {
+      Status s = db->ScanWhile(start, end, kMaxScanLimit, visit, &more);
+      if (!s.ok()) return ErrorFromStatus(s);
+      if (over_budget) {
+        return CommandError{CommandErrorKind::kInvalidArgument,
+                            ReplyTooLargeText(budget) + ": use SCAN to page through the keys"};
+      }
+      start = last;
+      start.push_back('\0');  // the smallest key after the last one examined
+    }
     return result;
   }
   std::optional<CommandResult> operator()(const FlushCommand& c) {
@@ -177,7 +219,8 @@ struct Runner {
   template <typename C>
   std::optional<CommandResult> Read(const C& c) {
     EngineKeyState state(db);
-    return ToCommandResult(RunKeyCommand(c, state));
+    ReplyBudget budget(max_reply_bytes);
+    return ToCommandResult(RunKeyCommand(c, state, budget));
   }
 
   template <typename C>
@@ -188,8 +231,9 @@ struct Runner {
     Rebind(command, *storage);
     CommitDecision<KeyResult>(
         db,
-        [storage, command = std::move(command)](KeyState& state) {
-          return RunKeyCommand(command, state);
+        [storage, command = std::move(command), max = max_reply_bytes](KeyState& state) {
+          ReplyBudget budget(max);
+          return RunKeyCommand(command, state, budget);
         },
         std::move(later));
     return std::nullopt;
@@ -230,7 +274,7 @@ struct Runner {
 std::optional<CommandResult> CommandExecutor::Execute(const Command& command, Done later) {
   processed_.fetch_add(1, std::memory_order_relaxed);
   if (auto error = ValidateCommand(command)) return std::move(*error);
-  Runner runner{db_, later};
+  Runner runner{db_, max_reply_bytes_, later};
   return std::visit(runner, command);
 }
 

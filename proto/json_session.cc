@@ -41,7 +41,14 @@ Session::Step JsonLineSession::HandleNext(std::string_view input, bool input_clo
         later(std::move(deferred));
       });
   if (!reply) return {Outcome::kDeferred, consumed};
-  *out += *reply;
+  // A reply larger than the output's buffer becomes the output as is, so a
+  // large scan reply is not copied once more; a smaller one is copied into
+  // the buffer the output already has, which is reused rather than churned.
+  if (out->empty() && reply->size() >= out->capacity()) {
+    *out = std::move(*reply);
+  } else {
+    *out += *reply;
+  }
   *out += '\n';
   Step step{Outcome::kAnswered, consumed};
   if (access != nullptr) {

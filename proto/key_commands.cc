@@ -29,15 +29,34 @@ KeyResult Run(const GetCommand& c, KeyState& state) {
   return ValueResult{std::move(*value)};
 }
 
-KeyResult Run(const MultiGetCommand& c, KeyState& state) {
+// MGET: the values must fit the reply budget together; the first value that
+// does not fails the command before another value is read, and none of its
+// bytes stay counted.
+KeyResult Run(const MultiGetCommand& c, KeyState& state, ReplyBudget& budget) {
+  const ReplyBudget before = budget;
   ValuesResult result;
   result.values.reserve(c.keys.size());
   for (std::string_view key : c.keys) {
     auto value = ReadValue(state, key);
     if (!value.ok()) return ErrorFromStatus(value.status());
+    if (value->has_value() && !budget.Take((*value)->size())) {
+      budget = before;
+      return CommandError{CommandErrorKind::kInvalidArgument, ReplyTooLargeText(budget)};
+    }
     result.values.push_back(std::move(*value));
   }
   return result;
+}
+
+// The value bytes a result carries (MGET's are counted as it reads).
+size_t ValueBytes(const KeyResult& result) {
+  if (const auto* value = std::get_if<ValueResult>(&result)) {
+    return value->value ? value->value->size() : 0;
+  }
+  if (const auto* set = std::get_if<SetResult>(&result)) {
+    return set->old_value ? set->old_value->size() : 0;
+  }
+  return 0;
 }
 
 KeyResult Run(const PutCommand& c, KeyState& state) {
@@ -189,8 +208,25 @@ bool IsReadOnly(const KeyCommand& command) {
       command);
 }
 
-KeyResult RunKeyCommand(const KeyCommand& command, KeyState& state) {
-  return std::visit([&](const auto& c) { return Run(c, state); }, command);
+std::string ReplyTooLargeText(const ReplyBudget& budget) {
+  return "reply larger than max-reply-bytes (" + std::to_string(budget.max_bytes()) +
+         " bytes of keys and values)";
+}
+
+KeyResult RunKeyCommand(const KeyCommand& command, KeyState& state, ReplyBudget& budget) {
+  KeyResult result = std::visit(
+      [&](const auto& c) -> KeyResult {
+        if constexpr (std::is_same_v<std::decay_t<decltype(c)>, MultiGetCommand>) {
+          return Run(c, state, budget);
+        } else {
+          return Run(c, state);
+        }
+      },
+      command);
+  if (!budget.Take(ValueBytes(result))) {
+    return CommandError{CommandErrorKind::kInvalidArgument, ReplyTooLargeText(budget)};
+  }
+  return result;
 }
 
 Status BatchKeyState::Read(std::string_view key, std::string* value) {

@@ -28,8 +28,14 @@ class KeyState {
 bool IsReadOnly(const KeyCommand& command);
 
 // Runs one command. An engine error while reading becomes a CommandError
-// result; the caller decides whether that fails more than this command.
-KeyResult RunKeyCommand(const KeyCommand& command, KeyState& state);
+// result; the caller decides whether that fails more than this command. The
+// values the result carries are taken from budget: a result they do not fit
+// is a CommandError (MGET stops reading at the first value that does not
+// fit), and its bytes are not counted.
+KeyResult RunKeyCommand(const KeyCommand& command, KeyState& state, ReplyBudget& budget);
+
+// The text of the error a result over the reply budget gets.
+std::string ReplyTooLargeText(const ReplyBudget& budget);
 
 // Reads straight from the engine; a read-only command never writes.
 class EngineKeyState final : public KeyState {

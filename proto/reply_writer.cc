@@ -10,7 +10,7 @@
 #include "proto/byte_strings.h"
 
 namespace lsmd::proto {
-namespace {
+namespace detail {
 
 // Appends JSON to one string with the seed's separators. Structure is written
 // here; string contents are escaped by Boost.JSON's serializer (it has no
@@ -139,6 +139,12 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+}  // namespace detail
+
+namespace {
+
+using detail::JsonWriter;
+
 // Starts a reply: the envelope (when wanted) and the body's leading keys.
 // `payload` estimates the bytes of the message's own fields.
 JsonWriter BeginReply(const ReplyHeader& header, std::string_view type, size_t payload) {
@@ -222,20 +228,33 @@ std::string WriteReply(const ReplyHeader& header, const GetOk& reply) {
   return FinishReply(header, writer);
 }
 
+ScanReplyWriter::ScanReplyWriter(const ReplyHeader& header, size_t payload)
+    : header_(header),
+      writer_(std::make_unique<JsonWriter>(BeginReply(header, "scan_ok", 32 + payload))) {
+  writer_->Key("entries").BeginArray();
+}
+
+ScanReplyWriter::~ScanReplyWriter() = default;
+
+void ScanReplyWriter::Add(std::string_view key, std::string_view value) {
+  writer_->BeginArray();
+  writer_->Bytes(key);
+  writer_->Bytes(value);
+  writer_->EndArray();
+}
+
+std::string ScanReplyWriter::Finish(bool more) {
+  writer_->EndArray();
+  writer_->Key("more").Bool(more);
+  return FinishReply(header_, *writer_);
+}
+
 std::string WriteReply(const ReplyHeader& header, const ScanOk& reply) {
-  size_t payload = 32;
+  size_t payload = 0;
   for (const auto& [key, value] : reply.result.entries) payload += key.size() + value.size() + 10;
-  JsonWriter writer = BeginReply(header, "scan_ok", payload);
-  writer.Key("entries").BeginArray();
-  for (const auto& [key, value] : reply.result.entries) {
-    writer.BeginArray();
-    writer.Bytes(key);
-    writer.Bytes(value);
-    writer.EndArray();
-  }
-  writer.EndArray();
-  writer.Key("more").Bool(reply.result.more);
-  return FinishReply(header, writer);
+  ScanReplyWriter writer(header, payload);
+  for (const auto& [key, value] : reply.result.entries) writer.Add(key, value);
+  return writer.Finish(reply.result.more);
 }
 
 std::string WriteReply(const ReplyHeader& header, const SSTableFlushOk& reply) {

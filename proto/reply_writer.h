@@ -8,9 +8,12 @@
 //   characters escaped, \u0000 included; other UTF-8 written as is).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "proto/message.h"
 
@@ -37,5 +40,30 @@ std::string WriteReply(const ReplyHeader& header, const SSTableLookupOk& reply);
 std::string WriteReply(const ReplyHeader& header, const CompactOk& reply);
 std::string WriteReply(const ReplyHeader& header, const StatsOk& reply);
 std::string WriteReply(const ReplyHeader& header, const ErrorReply& reply);
+
+namespace detail {
+class JsonWriter;
+}
+
+// A scan_ok reply written while the engine yields its entries: the sink of a
+// ScanCommand, so each key and value goes from the engine's views straight
+// into the reply line, with no list of copied entries in between. The same
+// bytes as WriteReply(header, ScanOk{...}). payload: a guess at the bytes of
+// the entries, to size the line's buffer.
+class ScanReplyWriter final : public ScanSink {
+ public:
+  explicit ScanReplyWriter(const ReplyHeader& header, size_t payload = 4096);
+  ~ScanReplyWriter() override;
+  ScanReplyWriter(const ScanReplyWriter&) = delete;
+  ScanReplyWriter& operator=(const ScanReplyWriter&) = delete;
+
+  void Add(std::string_view key, std::string_view value) override;
+  // The finished line; the writer is spent.
+  std::string Finish(bool more);
+
+ private:
+  const ReplyHeader header_;
+  std::unique_ptr<detail::JsonWriter> writer_;
+};
 
 }  // namespace lsmd::proto

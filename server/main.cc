@@ -105,6 +105,7 @@ proto::resp::ServerFacts RespFacts(const ServerOptions& options, uint16_t resp_p
       {"lsmd-bloom-bits-per-key", std::to_string(options.bloom_bits_per_key)},
       {"lsmd-index-interval", std::to_string(options.index_interval)},
       {"lsmd-max-line-bytes", std::to_string(options.max_line_bytes)},
+      {"lsmd-max-reply-bytes", std::to_string(options.max_reply_bytes)},
       {"lsmd-threads", std::to_string(options.threads)},
   };
   return facts;
@@ -285,7 +286,7 @@ int Serve(const ServerOptions& options) {
   int exit_code;
   {
     // One executor for every port: a command means the same on each.
-    proto::CommandExecutor executor(db->get());
+    proto::CommandExecutor executor(db->get(), options.max_reply_bytes);
     proto::Dispatcher dispatcher(executor, options.node_id);
     exit_code = options.stdio ? ServeStdio(options, dispatcher)
                               : ServeTcp(options, **db, executor, dispatcher, tls);

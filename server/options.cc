@@ -268,6 +268,10 @@ po::options_description Describe() {
        "always, point-in-time with --sync none)")
       ("max-line-bytes", text()->value_name("N"),
        "longest request line; longer gets error 12 and the connection closes (default 1048576)")
+      ("max-reply-bytes", text()->value_name("N"),
+       "bytes of keys and values one reply may carry, both ports: past it a scan page stops "
+       "early (more), KEYS and MGET fail, an EXEC result becomes an error; 1 to 1073741824 "
+       "(default 67108864)")
       ("max-connections", text()->value_name("N"),
        "open connections allowed, both ports together; one more is refused (default 1024)")
       ("timeout", text()->value_name("SECONDS"),
@@ -360,6 +364,7 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
            ParseSyncMode(raw.Get("sync"), &options->sync),
            ParseWalRecovery(raw.Get("wal-recovery"), &options->wal_recovery),
            ParseInteger(raw.Get("max-line-bytes"), 1, int64_t{1} << 30, &options->max_line_bytes),
+           ParseInteger(raw.Get("max-reply-bytes"), 1, int64_t{1} << 30, &options->max_reply_bytes),
            ParseInteger(raw.Get("max-connections"), 1, 1 << 20, &options->max_connections),
            ParseNonEmpty(raw.Get("node-id"), &options->node_id),
            ParseLogLevel(raw.Get("log-level"), &options->log_level),
@@ -477,9 +482,9 @@ std::string ServerOptions::DescribeSettings() const {
       << " bloom_bits_per_key=" << bloom_bits_per_key << " index_interval=" << index_interval
       << " sync=" << (sync == SyncMode::kAlways ? "always" : "none")
       << " wal_recovery=" << WalRecoveryModeName(EffectiveWalRecovery(wal_recovery, sync))
-      << " max_line_bytes=" << max_line_bytes << " max_connections=" << max_connections
-      << " timeout=" << idle_timeout.count() << " send_timeout=" << send_timeout.count()
-      << " password=" << (password ? "set" : "none")
+      << " max_line_bytes=" << max_line_bytes << " max_reply_bytes=" << max_reply_bytes
+      << " max_connections=" << max_connections << " timeout=" << idle_timeout.count()
+      << " send_timeout=" << send_timeout.count() << " password=" << (password ? "set" : "none")
       << " admin_password=" << (admin_password ? "set" : "none")
       << " protected_mode=" << (protected_mode ? "yes" : "no");
   if (tls.serving()) {

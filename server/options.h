@@ -71,6 +71,9 @@ struct ServerOptions {
   // kDefault: resolved against sync (core/options.h).
   WalRecoveryMode wal_recovery = WalRecoveryMode::kDefault;
   size_t max_line_bytes = 1 << 20;
+  // The keys and values one reply may carry, both ports
+  // (proto::kDefaultMaxReplyBytes; proto/command.h's ReplyBudget).
+  size_t max_reply_bytes = size_t{64} << 20;
   size_t max_connections = 1024;
   // Close a client idle this long (0: never), or one that reads none of its
   // pending replies for send_timeout (0: never).

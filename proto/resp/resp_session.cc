@@ -1,11 +1,9 @@
 #include "proto/resp/resp_session.h"
 
-#include <charconv>
 #include <random>
 #include <utility>
 
 #include "proto/key_commands.h"
-#include "proto/resp/glob.h"
 #include "proto/resp/resp_server_commands.h"
 #include "proto/resp/resp_writer.h"
 
@@ -17,9 +15,6 @@ namespace {
 // commands.
 constexpr size_t kMaxQueuedBytes = kMaxBatchBytes;
 constexpr size_t kMaxQueuedCommands = 100'000;
-// SCAN examines at most this many keys a call, whatever COUNT says.
-constexpr uint64_t kMaxScanCount = kMaxScanLimit;
-constexpr uint64_t kDefaultScanCount = 10;
 
 std::string NewRunId() {
   std::random_device device;
@@ -55,21 +50,6 @@ KeyResult ToKeyResult(CommandResult result) {
         }
       },
       std::move(result));
-}
-
-// The smallest key greater than every key starting with prefix, or "" if
-// there is none (the prefix is all 0xff bytes): a scan's end bound.
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
-  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
-  return prefix;
-}
-
-std::optional<uint64_t> ParseCursor(std::string_view text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 }  // namespace
@@ -379,137 +359,6 @@ void RespSession::ResetState() {
   multi_failed_ = false;
   queued_.clear();
   queued_bytes_ = 0;
-}
-
-Session::Outcome RespSession::Scan(Args args, std::string* out) {
-  auto cursor = ParseCursor(args[1]);
-  if (!cursor) {
-    AppendError(out, "ERR invalid cursor");
-    return Outcome::kAnswered;
-  }
-  std::optional<std::string_view> pattern;
-  uint64_t count = kDefaultScanCount;
-  bool strings_only_wanted = true;  // TYPE string (or none): every lsmd key is a string
-  for (size_t i = 2; i < args.size(); i += 2) {
-    if (i + 1 >= args.size()) {
-      AppendError(out, "ERR syntax error");
-      return Outcome::kAnswered;
-    }
-    if (EqualsIgnoreCase(args[i], "MATCH")) {
-      pattern = args[i + 1];
-    } else if (EqualsIgnoreCase(args[i], "COUNT")) {
-      auto n = ParseCanonicalInt64(args[i + 1]);
-      if (!n) {
-        AppendError(out, "ERR value is not an integer or out of range");
-        return Outcome::kAnswered;
-      }
-      if (*n < 1) {
-        AppendError(out, "ERR syntax error");
-        return Outcome::kAnswered;
-      }
-      count = std::min<uint64_t>(static_cast<uint64_t>(*n), kMaxScanCount);
-    } else if (EqualsIgnoreCase(args[i], "TYPE")) {
-      strings_only_wanted = EqualsIgnoreCase(args[i + 1], "string");
-    } else {
-      AppendError(out, "ERR syntax error");
-      return Outcome::kAnswered;
-    }
-  }
-  std::string start;
-  if (*cursor != 0) {
-    auto resume = shared_.cursors.Find(*cursor);
-    if (!resume) {
-      AppendError(out, "ERR invalid cursor");
-      return Outcome::kAnswered;
-    }
-    start = std::move(*resume);
-  }
-  std::string end;
-  if (pattern) {
-    // Every match starts with the pattern's literal prefix: seek there and
-    // stop past it instead of walking every key.
-    std::string prefix = GlobLiteralPrefix(*pattern);
-    if (start < prefix) start = prefix;
-    end = PrefixEnd(std::move(prefix));
-  }
-  std::vector<std::string> keys;
-  std::string last;
-  bool more = false;
-  Status s;
-  if (end.empty() || start < end) {
-    s = shared_.executor.db()->Scan(
-        start, end, count,
-        [&](std::string_view key, std::string_view) {
-          last.assign(key);
-          if (strings_only_wanted && (!pattern || GlobMatch(*pattern, key))) keys.emplace_back(key);
-        },
-        &more);
-  }
-  if (!s.ok()) {
-    AppendCommandError(ErrorFromStatus(s), out);
-    return Outcome::kAnswered;
-  }
-  AppendArrayHeader(out, 2);
-  if (more) {
-    last.push_back('\0');  // the smallest key after the last one examined
-    AppendBulk(out, std::to_string(shared_.cursors.Save(std::move(last))));
-  } else {
-    AppendBulk(out, "0");
-  }
-  AppendArrayHeader(out, keys.size());
-  for (const std::string& key : keys) AppendBulk(out, key);
-  return Outcome::kAnswered;
-}
-
-Session::Outcome RespSession::Keys(Args args, std::string* out) {
-  const std::string_view pattern = args[1];
-  std::string start = GlobLiteralPrefix(pattern);
-  const std::string end = PrefixEnd(start);
-  std::vector<std::string> keys;
-  bool more = true;
-  while (more) {
-    std::string last;
-    Status s = shared_.executor.db()->Scan(
-        start, end, kMaxScanLimit,
-        [&](std::string_view key, std::string_view) {
-          last.assign(key);
-          if (GlobMatch(pattern, key)) keys.emplace_back(key);
-        },
-        &more);
-    if (!s.ok()) {
-      AppendCommandError(ErrorFromStatus(s), out);
-      return Outcome::kAnswered;
-    }
-    start = std::move(last);
-    start.push_back('\0');
-  }
-  AppendArrayHeader(out, keys.size());
-  for (const std::string& key : keys) AppendBulk(out, key);
-  return Outcome::kAnswered;
-}
-
-Session::Outcome RespSession::Dbsize(std::string* out) {
-  int64_t count = 0;
-  std::string start;
-  bool more = true;
-  while (more) {
-    std::string last;
-    Status s = shared_.executor.db()->Scan(
-        start, "", kMaxScanLimit,
-        [&](std::string_view key, std::string_view) {
-          last.assign(key);
-          ++count;
-        },
-        &more);
-    if (!s.ok()) {
-      AppendCommandError(ErrorFromStatus(s), out);
-      return Outcome::kAnswered;
-    }
-    start = std::move(last);
-    start.push_back('\0');
-  }
-  AppendInteger(out, count);
-  return Outcome::kAnswered;
 }
 
 Session::Outcome RespSession::Hello(Args args, std::string* out) {

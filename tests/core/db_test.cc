@@ -155,6 +155,38 @@ TEST_CASE("scan merges every source, newest wins, tombstones hide keys") {
   }
 }
 
+TEST_CASE("ScanWhile: a visitor that declines an entry stops the scan there, with more set") {
+  TempDir dir;
+  auto db = OpenOrDie(SmallOptions(), dir.path());
+  for (int i = 0; i < 10; ++i) REQUIRE(db->Put(Key(i), "v").ok());
+
+  std::vector<std::string> seen;
+  bool more = false;
+  auto take_three = [&](std::string_view key, std::string_view) {
+    if (seen.size() == 3) return false;
+    seen.emplace_back(key);
+    return true;
+  };
+  REQUIRE(db->ScanWhile("", "", 100, take_three, &more).ok());
+  CHECK(seen == std::vector<std::string>{Key(0), Key(1), Key(2)});
+  CHECK(more);  // Key(3), declined, is still in the range
+
+  // A declined entry is not counted against the limit; without one, the
+  // limit and the end of the range decide as in Scan.
+  seen.clear();
+  auto take_all = [&](std::string_view key, std::string_view) {
+    seen.emplace_back(key);
+    return true;
+  };
+  REQUIRE(db->ScanWhile(Key(5), "", 100, take_all, &more).ok());
+  CHECK(seen.size() == 5);
+  CHECK_FALSE(more);
+  seen.clear();
+  REQUIRE(db->ScanWhile("", "", 4, take_all, &more).ok());
+  CHECK(seen.size() == 4);
+  CHECK(more);
+}
+
 TEST_CASE("writes keep landing while a flush is held, and frozen data stays readable") {
   TempDir dir;
   Options options = SmallOptions();
