@@ -57,7 +57,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libboost-json1.81.0 libboost-program-options1.81.0 libspdlog1.10 libfmt9 \
-      libxxhash0 libstdc++6 libgcc-s1 \
+      libxxhash0 libssl3 libstdc++6 libgcc-s1 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && useradd --system --uid 10001 --user-group --no-create-home --home-dir /data \
       --shell /usr/sbin/nologin lsmd \

@@ -17,6 +17,11 @@ find_package(Threads REQUIRED)
 find_package(spdlog CONFIG QUIET)
 lsmd_require(spdlog_FOUND libspdlog-dev)
 
+# TLS on the server's TLS ports and in lsmd --check --check-tls (Asio's SSL
+# streams over Debian's OpenSSL 3).
+find_package(OpenSSL 3 QUIET COMPONENTS SSL)
+lsmd_require(OpenSSL_FOUND libssl-dev)
+
 find_path(XXHASH_INCLUDE_DIR xxhash.h)
 find_library(XXHASH_LIBRARY xxhash)
 if(XXHASH_INCLUDE_DIR AND XXHASH_LIBRARY)

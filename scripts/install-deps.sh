@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config netcat-openbsd
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  libspdlog-dev doctest-dev libxxhash-dev
+  libspdlog-dev doctest-dev libxxhash-dev libssl-dev
   "$@"
 )
 

@@ -6,6 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/object.hpp>
@@ -13,8 +15,11 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "server/tls_context.h"
 
 namespace lsmd::server {
 namespace {
@@ -50,8 +55,36 @@ std::optional<std::string> JudgeReply(std::string_view line, std::string_view ex
   return "unexpected reply: " + std::string(line);
 }
 
+// The requests and their replies, on a connected (and, for TLS, secured)
+// stream. Sets *failure to why the check failed, or to nullopt when it passed.
+template <typename Stream>
+asio::awaitable<void> Exchange(Stream& stream, const std::optional<std::string>& password,
+                               std::optional<std::string>* failure) {
+  const std::string requests = Requests(password);
+  auto [write_error, written] =
+      co_await asio::async_write(stream, asio::buffer(requests), kAwaitTuple);
+  if (write_error) {
+    *failure = "cannot send the stats request: " + write_error.message();
+    co_return;
+  }
+  std::string replies;
+  for (std::string_view expected : {"auth_ok", "stats_ok"}) {
+    if (expected == "auth_ok" && !password) continue;
+    auto [read_error, line_bytes] = co_await asio::async_read_until(
+        stream, asio::dynamic_buffer(replies, kMaxReplyBytes), '\n', kAwaitTuple);
+    if (read_error) {
+      *failure = "no reply: " + read_error.message();
+      co_return;
+    }
+    *failure = JudgeReply(std::string_view(replies).substr(0, line_bytes - 1), expected);
+    if (*failure) co_return;
+    replies.erase(0, line_bytes);
+  }
+}
+
 // Sets *failure to why the check failed, or to nullopt when it passed.
 asio::awaitable<void> Probe(HostPort target, std::optional<std::string> password,
+                            std::shared_ptr<asio::ssl::context> tls,
                             std::optional<std::string>* failure) {
   auto executor = co_await asio::this_coro::executor;
   tcp::resolver resolver(executor);
@@ -67,38 +100,54 @@ asio::awaitable<void> Probe(HostPort target, std::optional<std::string> password
     *failure = "cannot connect: " + connect_error.message();
     co_return;
   }
-  const std::string requests = Requests(password);
-  auto [write_error, written] =
-      co_await asio::async_write(socket, asio::buffer(requests), kAwaitTuple);
-  if (write_error) {
-    *failure = "cannot send the stats request: " + write_error.message();
+  if (!tls) {
+    co_await Exchange(socket, password, failure);
     co_return;
   }
-  std::string replies;
-  for (std::string_view expected : {"auth_ok", "stats_ok"}) {
-    if (expected == "auth_ok" && !password) continue;
-    auto [read_error, line_bytes] = co_await asio::async_read_until(
-        socket, asio::dynamic_buffer(replies, kMaxReplyBytes), '\n', kAwaitTuple);
-    if (read_error) {
-      *failure = "no reply: " + read_error.message();
-      co_return;
-    }
-    *failure = JudgeReply(std::string_view(replies).substr(0, line_bytes - 1), expected);
-    if (*failure) co_return;
-    replies.erase(0, line_bytes);
+  asio::ssl::stream<tcp::socket> stream(std::move(socket), *tls);
+  boost::system::error_code ec;
+  // The certificate must name the host asked for (a DNS name or an IP address).
+  stream.set_verify_callback(asio::ssl::host_name_verification(target.host), ec);
+  boost::system::error_code not_ip;
+  asio::ip::make_address(target.host, not_ip);
+  if (!ec && not_ip) {
+    // Server Name Indication, for a server behind a TLS proxy.
+    SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str());
   }
+  if (ec) {
+    *failure = "cannot set up TLS: " + ec.message();
+    co_return;
+  }
+  auto [handshake_error] =
+      co_await stream.async_handshake(asio::ssl::stream_base::client, kAwaitTuple);
+  if (handshake_error) {
+    *failure = "TLS handshake failed: " + handshake_error.message();
+    co_return;
+  }
+  co_await Exchange(stream, password, failure);
 }
 
 }  // namespace
 
 int RunHealthCheck(const HostPort& target, const std::optional<std::string>& password,
-                   std::chrono::milliseconds timeout) {
+                   const TlsOptions* tls, std::chrono::milliseconds timeout) {
+  std::shared_ptr<asio::ssl::context> tls_context;
+  if (tls != nullptr) {
+    Result<std::shared_ptr<asio::ssl::context>> made = MakeClientTlsContext(*tls);
+    if (!made.ok()) {
+      std::fprintf(stderr, "lsmd --check %s: %s\n", target.ToString().c_str(),
+                   made.status().message().c_str());
+      return 1;
+    }
+    tls_context = *made;
+  }
   std::optional<std::string> failure =
       "no stats reply within " + std::to_string(timeout.count()) + " ms";
   asio::io_context io;
-  asio::co_spawn(io, Probe(target, password, &failure), [&failure](std::exception_ptr error) {
-    if (error) failure = "the check failed unexpectedly";
-  });
+  asio::co_spawn(io, Probe(target, password, tls_context, &failure),
+                 [&failure](std::exception_ptr error) {
+                   if (error) failure = "the check failed unexpectedly";
+                 });
   // Stops at the deadline even if the probe is still waiting.
   io.run_for(timeout);
   if (failure) {

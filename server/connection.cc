@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -20,7 +21,7 @@ namespace {
 // Asio operations complete with (error_code, ...) as values: no exceptions.
 constexpr auto kAwaitTuple = asio::as_tuple(asio::use_awaitable);
 
-std::string PeerName(const asio::ip::tcp::socket& socket) {
+std::string PeerName(const asio::basic_socket<asio::ip::tcp>& socket) {
   boost::system::error_code ec;
   asio::ip::tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) return "unknown peer";
@@ -31,31 +32,34 @@ std::string PeerName(const asio::ip::tcp::socket& socket) {
 
 }  // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket, std::unique_ptr<proto::Session> session,
-                       ConnectionLimits limits)
-    : socket_(std::move(socket)),
-      executor_(socket_.get_executor()),
+template <typename Stream>
+Connection<Stream>::Connection(Stream stream, std::unique_ptr<proto::Session> session,
+                               ConnectionLimits limits)
+    : ConnectionBase(stream.get_executor(), PeerName(stream.lowest_layer())),
+      stream_(std::move(stream)),
       session_(std::move(session)),
       limits_(limits),
-      peer_(PeerName(socket_)),
       read_chunk_(kReadChunkBytes),
       reply_ready_(executor_, asio::steady_timer::time_point::max()),
       idle_timer_(executor_),
       last_activity_(std::chrono::steady_clock::now()),
       send_timer_(executor_) {
-  // WriteOutput tries a write at once and waits only when it would block.
-  boost::system::error_code ignored;
-  socket_.non_blocking(true, ignored);
+  if constexpr (!kTls) {
+    // WriteOutput tries a write at once and waits only when it would block.
+    boost::system::error_code ignored;
+    stream_.non_blocking(true, ignored);
+  }
 }
 
 // The connection whose request this thread is handing to the dispatcher, if
 // any: an engine callback that runs inline (a put committed by this very
 // thread under --sync none) finds its connection here and stores the reply
 // directly, with no post and no wake-up.
-static thread_local const Connection* t_answering = nullptr;
+static thread_local const ConnectionBase* t_answering = nullptr;
 
-asio::awaitable<proto::Session::Step> Connection::Answer(std::string_view input,
-                                                         bool input_closed) {
+template <typename Stream>
+asio::awaitable<proto::Session::Step> Connection<Stream>::Answer(std::string_view input,
+                                                                 bool input_closed) {
   // Capturing only `this` keeps the callback inside std::function's small
   // buffer: no allocation for the (common) inline answer. The connection
   // outlives the callback because this coroutine waits for it below.
@@ -63,7 +67,7 @@ asio::awaitable<proto::Session::Step> Connection::Answer(std::string_view input,
   {
     // Cleared on every way out, so no stale pointer outlives the call.
     struct Answering {
-      explicit Answering(const Connection* connection) { t_answering = connection; }
+      explicit Answering(const ConnectionBase* connection) { t_answering = connection; }
       ~Answering() { t_answering = nullptr; }
     } answering(this);
     step = session_->HandleNext(input, input_closed, &output_, [this](std::string deferred) {
@@ -90,30 +94,91 @@ asio::awaitable<proto::Session::Step> Connection::Answer(std::string_view input,
   co_return step;
 }
 
-void Connection::WatchIdle() {
+template <typename Stream>
+void Connection<Stream>::WatchIdle() {
   idle_timer_.expires_at(last_activity_ + limits_.idle_timeout);
-  idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || !self->socket_.is_open()) return;  // cancelled by the close
+  idle_timer_.async_wait([self = self()](boost::system::error_code ec) {
+    if (ec || !self->socket().is_open()) return;  // cancelled by the close
     if (self->reading_ &&
         std::chrono::steady_clock::now() >= self->last_activity_ + self->limits_.idle_timeout) {
       self->idle_expired_ = true;
       boost::system::error_code ignored;
-      self->socket_.cancel(ignored);
+      self->socket().cancel(ignored);
       return;
     }
     self->WatchIdle();  // busy, or active since: wait from the last activity
   });
 }
 
-asio::awaitable<void> Connection::Serve() {
+template <typename Stream>
+asio::awaitable<bool> Connection<Stream>::Handshake() {
+  if constexpr (!kTls) {
+    co_return true;
+  } else {
+    handshaking_ = true;
+    asio::steady_timer deadline(executor_, limits_.handshake_timeout);
+    deadline.async_wait([self = self()](boost::system::error_code ec) {
+      // Cancelled, or it fired just as the handshake ended.
+      if (ec || !self->handshaking_) return;
+      self->handshake_expired_ = true;
+      boost::system::error_code ignored;
+      self->socket().cancel(ignored);
+    });
+    auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kAwaitTuple);
+    handshaking_ = false;
+    deadline.cancel();
+    last_activity_ = std::chrono::steady_clock::now();
+    if (!ec) co_return true;
+    if (handshake_expired_) {
+      spdlog::info("{}: TLS handshake not done within {} ms (--tls-handshake-timeout); closing",
+                   peer_, limits_.handshake_timeout.count());
+    } else if (!stopping_) {
+      // A plaintext client, a client that rejected our certificate, no
+      // common protocol version, a missing or untrusted client certificate.
+      spdlog::info("{}: TLS handshake failed: {}", peer_, ec.message());
+    }
+    co_return false;
+  }
+}
+
+template <typename Stream>
+asio::awaitable<void> Connection<Stream>::Serve() {
   spdlog::debug("{}: connected", peer_);
   if (limits_.idle_timeout.count() > 0) WatchIdle();
-  co_await ServeRequests();
+  bool secured = co_await Handshake();
+  if (secured) {
+    co_await ServeRequests();
+    if constexpr (kTls) {
+      // Not to a client that stopped reading: it would only wait.
+      if (!send_expired_) co_await SendCloseNotify();
+    }
+  }
   CloseSocket();
   spdlog::debug("{}: closed", peer_);
 }
 
-asio::awaitable<void> Connection::ServeRequests() {
+template <typename Stream>
+asio::awaitable<void> Connection<Stream>::SendCloseNotify() {
+  if constexpr (kTls) {
+    if (!socket().is_open()) co_return;
+    // Only ours: marked as if the client's had come, OpenSSL completes the
+    // shutdown once ours is written instead of reading for the client's.
+    SSL* ssl = stream_.native_handle();
+    SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+    asio::steady_timer deadline(executor_, limits_.linger);
+    deadline.async_wait([self = self()](boost::system::error_code ec) {
+      boost::system::error_code ignored;
+      if (!ec) self->socket().cancel(ignored);
+    });
+    auto [ec] = co_await stream_.async_shutdown(kAwaitTuple);
+    (void)ec;  // the client is gone: nothing more to tell it
+    deadline.cancel();
+  }
+  co_return;  // makes the plain instantiation a coroutine too
+}
+
+template <typename Stream>
+asio::awaitable<void> Connection<Stream>::ServeRequests() {
   using Outcome = proto::Session::Outcome;
   bool input_closed = false;
   for (;;) {
@@ -155,7 +220,7 @@ asio::awaitable<void> Connection::ServeRequests() {
     if (stopping_ || input_closed) co_return;
 
     reading_ = true;
-    auto [ec, bytes] = co_await socket_.async_read_some(asio::buffer(read_chunk_), kAwaitTuple);
+    auto [ec, bytes] = co_await stream_.async_read_some(asio::buffer(read_chunk_), kAwaitTuple);
     reading_ = false;
     last_activity_ = std::chrono::steady_clock::now();
     if (idle_expired_) {
@@ -176,41 +241,59 @@ asio::awaitable<void> Connection::ServeRequests() {
   }
 }
 
-asio::awaitable<void> Connection::Refuse(std::string reason) {
+template <typename Stream>
+asio::awaitable<void> Connection<Stream>::Refuse(std::string reason) {
   co_await AnswerOnceAndClose(session_->RefusalReply(reason));
 }
 
-asio::awaitable<void> Connection::Deny(std::string reason) {
+template <typename Stream>
+asio::awaitable<void> Connection<Stream>::Deny(std::string reason) {
   co_await AnswerOnceAndClose(session_->DeniedReply(reason));
 }
 
-asio::awaitable<void> Connection::AnswerOnceAndClose(std::string reply) {
-  output_ = std::move(reply);
-  bool written = co_await WriteOutput();
-  if (written) co_await LingerAndClose();
+template <typename Stream>
+asio::awaitable<void> Connection<Stream>::AnswerOnceAndClose(std::string reply) {
+  // TLS: the answer goes over TLS too, so the client can read it.
+  bool secured = co_await Handshake();
+  if (secured) {
+    output_ = std::move(reply);
+    bool written = co_await WriteOutput();
+    if (written) co_await LingerAndClose();
+  }
   CloseSocket();
 }
 
-asio::awaitable<bool> Connection::WriteOutput() {
-  // Most replies fit the socket buffer: written at once, no timer, no wait.
+template <typename Stream>
+void Connection<Stream>::ArmSendTimer() {
+  const uint64_t wait = ++send_waits_;
+  if (limits_.send_timeout.count() <= 0) return;
+  send_timer_.expires_after(limits_.send_timeout);
+  send_timer_.async_wait([self = self(), wait](boost::system::error_code timer_ec) {
+    // Cancelled, or it fired just as this wait (or an earlier one) ended.
+    if (timer_ec || self->send_waits_ != wait || !self->send_waiting_) return;
+    self->send_expired_ = true;
+    boost::system::error_code ignored;
+    self->socket().cancel(ignored);
+  });
+}
+
+template <typename Stream>
+asio::awaitable<bool> Connection<Stream>::WriteOutput() {
   boost::system::error_code ec;
-  size_t written = output_.empty() ? 0 : socket_.write_some(asio::buffer(output_), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+  size_t written = 0;
+  if constexpr (!kTls) {
+    // Most replies fit the socket buffer: written at once, no timer, no wait.
+    written = output_.empty() ? 0 : stream_.write_some(asio::buffer(output_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+  }
+  // TLS: every write is asynchronous (a record may need several socket
+  // writes), each bounded by the send timeout. Plain: only once the client
+  // is not keeping up.
   while (!ec && written < output_.size()) {
-    // The client is not keeping up: wait for it, but not forever.
-    const uint64_t wait = ++send_waits_;
-    if (limits_.send_timeout.count() > 0) {
-      send_timer_.expires_after(limits_.send_timeout);
-      send_timer_.async_wait([self = shared_from_this(), wait](boost::system::error_code timer_ec) {
-        // Cancelled, or it fired just as this wait (or an earlier one) ended.
-        if (timer_ec || self->send_waits_ != wait || !self->send_waiting_) return;
-        self->send_expired_ = true;
-        boost::system::error_code ignored;
-        self->socket_.cancel(ignored);
-      });
-    }
+    // Wait for the client, but not forever.
+    ArmSendTimer();
     send_waiting_ = true;
-    auto [write_ec, bytes] = co_await socket_.async_write_some(
+    auto [write_ec, bytes] = co_await stream_.async_write_some(
         asio::buffer(output_.data() + written, output_.size() - written), kAwaitTuple);
     send_waiting_ = false;
     send_timer_.cancel();
@@ -222,9 +305,10 @@ asio::awaitable<bool> Connection::WriteOutput() {
   last_activity_ = std::chrono::steady_clock::now();
   if (ec) {
     if (send_expired_) {
-      spdlog::warn("{}: read none of its {} bytes of pending replies for {} ms (--send-timeout); "
-                   "closing",
-                   peer_, pending, limits_.send_timeout.count());
+      spdlog::warn(
+          "{}: read none of its {} bytes of pending replies for {} ms (--send-timeout); "
+          "closing",
+          peer_, pending, limits_.send_timeout.count());
     } else if (ec != asio::error::operation_aborted) {
       spdlog::debug("{}: write failed: {}", peer_, ec.message());
     }
@@ -233,42 +317,52 @@ asio::awaitable<bool> Connection::WriteOutput() {
   co_return true;
 }
 
-asio::awaitable<void> Connection::LingerAndClose() {
-  boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+template <typename Stream>
+asio::awaitable<void> Connection<Stream>::LingerAndClose() {
   // Closing with unread input would send a reset, which can destroy the
   // reply in flight; read and drop until the client closes or time is up.
   asio::steady_timer deadline(executor_, limits_.linger);
-  deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+  deadline.async_wait([self = self()](boost::system::error_code ec) {
     if (!ec) self->CloseSocket();
   });
-  while (socket_.is_open()) {
-    auto [ec, bytes] = co_await socket_.async_read_some(asio::buffer(read_chunk_), kAwaitTuple);
+  if constexpr (kTls) co_await SendCloseNotify();
+  boost::system::error_code ignored;
+  socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  while (socket().is_open()) {
+    // TLS too: past close_notify, what the client sends is dropped unread.
+    auto [ec, bytes] = co_await socket().async_read_some(asio::buffer(read_chunk_), kAwaitTuple);
     if (ec) break;
   }
   deadline.cancel();
   CloseSocket();
 }
 
-void Connection::Stop() {
-  asio::post(executor_, [self = shared_from_this()] {
+template <typename Stream>
+void Connection<Stream>::Stop() {
+  asio::post(executor_, [self = self()] {
     self->stopping_ = true;
     boost::system::error_code ignored;
-    // Only an idle read is cut short; a pending write finishes first.
-    if (self->reading_) self->socket_.cancel(ignored);
+    // Only an idle read (or a TLS handshake, which has read no request yet)
+    // is cut short; a pending write finishes first.
+    if (self->reading_ || self->handshaking_) self->socket().cancel(ignored);
   });
 }
 
-void Connection::ForceClose() {
-  asio::post(executor_, [self = shared_from_this()] { self->CloseSocket(); });
+template <typename Stream>
+void Connection<Stream>::ForceClose() {
+  asio::post(executor_, [self = self()] { self->CloseSocket(); });
 }
 
-void Connection::CloseSocket() {
+template <typename Stream>
+void Connection<Stream>::CloseSocket() {
   idle_timer_.cancel();  // its handler holds a reference to this connection
-  if (!socket_.is_open()) return;
+  if (!socket().is_open()) return;
   boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket().close(ignored);
 }
+
+template class Connection<PlainStream>;
+template class Connection<TlsStream>;
 
 }  // namespace lsmd::server

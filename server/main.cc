@@ -1,9 +1,11 @@
 // lsmd: parse options, set up logging, open the engine, serve over TCP (JSON
-// lines, and RESP2 with --resp-listen) or stdio until a signal or end of
-// input, then close the engine cleanly.
+// lines, and RESP2 with --resp-listen; either over TLS with --tls-listen and
+// --tls-resp-listen) or stdio until a signal or end of input, then close the
+// engine cleanly.
 //
 // Exit codes: 0 clean shutdown, 1 runtime failure (the engine would not open
-// or close, the address would not bind), 2 bad options.
+// or close, the address would not bind), 2 bad options (a TLS certificate,
+// key or CA file that does not load included).
 #include <pthread.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -17,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "core/db.h"
@@ -29,6 +32,7 @@
 #include "server/options.h"
 #include "server/stdio_transport.h"
 #include "server/tcp_server.h"
+#include "server/tls_context.h"
 
 namespace lsmd::server {
 namespace {
@@ -107,8 +111,9 @@ proto::resp::ServerFacts RespFacts(const ServerOptions& options, uint16_t resp_p
   return facts;
 }
 
+// tls: the TLS ports' context, null without TLS ports.
 int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& executor,
-             proto::Dispatcher& dispatcher) {
+             proto::Dispatcher& dispatcher, const std::shared_ptr<asio::ssl::context>& tls) {
   IoContextPool pool(options.threads);
   const proto::AccessPolicy policy(proto::Passwords{options.password, options.admin_password});
   TcpServerLimits limits;
@@ -116,6 +121,7 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
   limits.protected_mode = options.protected_mode && !policy.requires_login();
   limits.connection.idle_timeout = options.idle_timeout;
   limits.connection.send_timeout = options.send_timeout;
+  limits.connection.handshake_timeout = options.tls.handshake_timeout;
   proto::resp::ClientCounters clients;
   TcpServer server(pool, limits, clients);
   server.OnShutdownBegin([&db] { db.BeginShutdown(); });
@@ -131,6 +137,14 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
   }
   // Built once the RESP port is bound (INFO reports its number).
   std::unique_ptr<proto::resp::RespShared> resp;
+  auto make_resp_shared = [&](uint16_t resp_port) {
+    proto::resp::ParserLimits resp_limits;
+    resp_limits.max_bulk_bytes = options.resp_max_bulk_bytes;
+    resp_limits.max_multibulk_len = options.resp_max_multibulk_len;
+    resp_limits.max_inline_bytes = options.resp_max_inline_bytes;
+    return std::make_unique<proto::resp::RespShared>(executor, RespFacts(options, resp_port),
+                                                     clients, resp_limits, &policy);
+  };
   std::optional<size_t> resp_listener;
   if (options.resp_listen) {
     Result<size_t> listener = server.Listen(*options.resp_listen, "--resp-listen", [&resp] {
@@ -141,13 +155,36 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
       return listener.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
     }
     resp_listener = *listener;
-    proto::resp::ParserLimits resp_limits;
-    resp_limits.max_bulk_bytes = options.resp_max_bulk_bytes;
-    resp_limits.max_multibulk_len = options.resp_max_multibulk_len;
-    resp_limits.max_inline_bytes = options.resp_max_inline_bytes;
-    resp = std::make_unique<proto::resp::RespShared>(
-        executor, RespFacts(options, server.local_endpoint(*listener).port()), clients,
-        resp_limits, &policy);
+    resp = make_resp_shared(server.local_endpoint(*listener).port());
+  }
+  // The TLS ports: the same sessions as the plaintext ones, over TLS.
+  std::optional<size_t> tls_listener, tls_resp_listener;
+  if (tls) {
+    if (options.tls.listen) {
+      Result<size_t> listener = server.Listen(
+          *options.tls.listen, "--tls-listen",
+          [&dispatcher, max_line_bytes, &policy] {
+            return std::make_unique<proto::JsonLineSession>(dispatcher, max_line_bytes, &policy);
+          },
+          tls);
+      if (!listener.ok()) {
+        spdlog::error("{}", listener.status().message());
+        return listener.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
+      }
+      tls_listener = *listener;
+    }
+    if (options.tls.resp_listen) {
+      // INFO and CONFIG GET report the plaintext RESP port; 0 without one.
+      if (!resp) resp = make_resp_shared(0);
+      Result<size_t> listener = server.Listen(
+          *options.tls.resp_listen, "--tls-resp-listen",
+          [&resp] { return std::make_unique<proto::resp::RespSession>(*resp); }, tls);
+      if (!listener.ok()) {
+        spdlog::error("{}", listener.status().message());
+        return listener.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
+      }
+      tls_resp_listener = *listener;
+    }
   }
 
   // Port files last: a reader that sees them may connect at once.
@@ -164,6 +201,22 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
       }
     }
   }
+  std::string tls_addresses;
+  for (auto [listener, port_file, what] :
+       {std::tuple{tls_listener, &options.tls.port_file, "JSON lines"},
+        std::tuple{tls_resp_listener, &options.tls.resp_port_file, "RESP"}}) {
+    if (!listener) continue;
+    const asio::ip::tcp::endpoint tls_bound = server.local_endpoint(*listener);
+    tls_addresses += std::string(", TLS ") + what + " " +
+                     HostPort{tls_bound.address().to_string(), tls_bound.port()}.ToString();
+    if (!port_file->empty()) {
+      Status s = WritePortFile(*port_file, tls_bound.port());
+      if (!s.ok()) {
+        spdlog::error("{}", s.message());
+        return kExitFailure;
+      }
+    }
+  }
   if (!options.port_file.empty()) {
     Status s = WritePortFile(options.port_file, bound.port());
     if (!s.ok()) {
@@ -171,9 +224,9 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
       return kExitFailure;
     }
   }
-  spdlog::info("lsmd {} listening on {} (JSON lines), RESP {}, data dir {}, {}", kVersion,
+  spdlog::info("lsmd {} listening on {} (JSON lines), RESP {}{}, data dir {}, {}", kVersion,
                HostPort{bound.address().to_string(), bound.port()}.ToString(), resp_address,
-               options.data_dir, options.DescribeSettings());
+               tls_addresses, options.data_dir, options.DescribeSettings());
 
   server.Start();  // its signal_set is registered: a pending signal is caught
   SetStopSignalsBlocked(false);
@@ -190,6 +243,7 @@ int ServeTcp(const ServerOptions& options, DB& db, proto::CommandExecutor& execu
 int ServeStdio(const ServerOptions& options, proto::Dispatcher& dispatcher) {
   // Not an error: the container image sets LSMD_RESP_LISTEN for everyone.
   if (options.resp_listen) spdlog::warn("--resp-listen is ignored under --stdio");
+  if (options.tls.serving()) spdlog::warn("the TLS ports are not opened under --stdio");
   spdlog::info("lsmd {} serving stdin/stdout, data dir {}, {}", kVersion, options.data_dir,
                options.DescribeSettings());
   Status s = RunStdioTransport(dispatcher, options.max_line_bytes);
@@ -208,6 +262,17 @@ int Serve(const ServerOptions& options) {
         "can reach the ports is trusted");
     return kExitUsage;
   }
+  // Certificates and keys before the data directory: a bad file is a usage
+  // error, found without a recovery first.
+  std::shared_ptr<asio::ssl::context> tls;
+  if (!options.stdio && options.tls.serving()) {
+    Result<std::shared_ptr<asio::ssl::context>> made = MakeServerTlsContext(options.tls);
+    if (!made.ok()) {
+      spdlog::error("{}", made.status().message());
+      return made.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
+    }
+    tls = *made;
+  }
   SetStopSignalsBlocked(true);
   std::signal(SIGPIPE, SIG_IGN);  // a vanished client or reader is an error value
 
@@ -223,9 +288,8 @@ int Serve(const ServerOptions& options) {
     // One executor for every port: a command means the same on each.
     proto::CommandExecutor executor(db->get(), options.max_reply_bytes);
     proto::Dispatcher dispatcher(executor, options.node_id);
-    exit_code =
-        options.stdio ? ServeStdio(options, dispatcher)
-                      : ServeTcp(options, **db, executor, dispatcher);
+    exit_code = options.stdio ? ServeStdio(options, dispatcher)
+                              : ServeTcp(options, **db, executor, dispatcher, tls);
   }
   Status closed = (*db)->Close();
   if (!closed.ok()) {
@@ -251,7 +315,8 @@ int Main(int argc, char** argv) {
       std::printf("lsmd %.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
       return kExitOk;
     case Command::kCheck:
-      return RunHealthCheck(command_line->check_target, command_line->options.password);
+      return RunHealthCheck(command_line->check_target, command_line->options.password,
+                            command_line->check_tls ? &command_line->options.tls : nullptr);
     case Command::kServe:
       break;
   }

@@ -157,6 +157,21 @@ Status ParseOptionalAddress(const std::optional<RawValue>& raw, std::optional<Ho
   return s;
 }
 
+Status ParseTlsAuthClients(const std::optional<RawValue>& raw, TlsAuthClients* out) {
+  if (!raw) return Status::OK();
+  std::string mode = ToLower(Trim(raw->text));
+  if (mode == "no") {
+    *out = TlsAuthClients::kNo;
+  } else if (mode == "optional") {
+    *out = TlsAuthClients::kOptional;
+  } else if (mode == "yes") {
+    *out = TlsAuthClients::kYes;
+  } else {
+    return raw->Invalid("is not a client certificate mode (use yes, no or optional)");
+  }
+  return Status::OK();
+}
+
 constexpr std::string_view kLevelNames = "trace, debug, info, warn, error, critical or off";
 
 bool IsLogLevelName(std::string_view name) {
@@ -275,12 +290,37 @@ po::options_description Describe() {
       ("require-password", text()->value_name("yes|no"),
        "refuse to start without a password unless --protected-mode is no (default no; "
        "the Docker image sets yes)")
+      ("tls-listen", text()->value_name("HOST:PORT"),
+       "also accept JSON-lines clients over TLS here (default: off; needs --tls-cert-file "
+       "and --tls-key-file)")
+      ("tls-port-file", text()->value_name("PATH"),
+       "once the TLS JSON port listens, write its port number here (atomically)")
+      ("tls-resp-listen", text()->value_name("HOST:PORT"),
+       "also accept RESP clients over TLS here (default: off; Redis's TLS port is often 6380)")
+      ("tls-resp-port-file", text()->value_name("PATH"),
+       "once the TLS RESP port listens, write its port number here (atomically)")
+      ("tls-cert-file", text()->value_name("FILE"),
+       "PEM certificate chain the TLS ports present (with --check-tls: the check's client "
+       "certificate)")
+      ("tls-key-file", text()->value_name("FILE"), "PEM private key of --tls-cert-file")
+      ("tls-ca-cert-file", text()->value_name("FILE"),
+       "PEM CA certificates that client certificates must chain to (with --check-tls: "
+       "that the server's must chain to)")
+      ("tls-auth-clients", text()->value_name("yes|no|optional"),
+       "TLS ports: require a client certificate signed by --tls-ca-cert-file, check one "
+       "only if sent, or ask for none (default no)")
+      ("tls-handshake-timeout", text()->value_name("SECONDS"),
+       "close a TLS client whose handshake has not finished this long after connecting "
+       "(default 10)")
       ("node-id", text()->value_name("ID"), "node id to answer as until init names one (default n1)")
       ("log-level", text()->value_name("LEVEL"),
        "trace|debug|info|warn|error|critical|off (default: SPDLOG_LEVEL, else info)")
       ("stdio", "serve stdin/stdout instead of TCP; exit at end of input")
       ("check", text()->value_name("HOST:PORT"),
        "health check: ask a running lsmd for stats, exit 0 if it answers within 2 s, else 1")
+      ("check-tls",
+       "with --check: connect with TLS, verify the server against --tls-ca-cert-file "
+       "(else the system's CAs) and HOST, and present --tls-cert-file if given")
       ("test-flush-delay-ms", text()->value_name("N"),
        "TESTS ONLY: delay every flush by N ms before it writes its SSTable (default 0)")
       ("version", "print the version and exit")
@@ -296,7 +336,7 @@ std::string HelpText(const po::options_description& desc) {
       << "protocol (RESP2) with --resp-listen.\n\n"
       << "Usage: lsmd [options]\n"
       << "       lsmd --stdio [options]     (requests on stdin, replies on stdout)\n"
-      << "       lsmd --check HOST:PORT     (health check)\n\n"
+      << "       lsmd --check HOST:PORT [--check-tls]  (health check)\n\n"
       << desc << "\n"
       << "SPDLOG_LEVEL is read when neither --log-level nor LSMD_LOG_LEVEL is set.\n"
       << "Exit codes: 0 clean shutdown, 1 runtime failure (e.g. data dir locked), 2 bad options.\n";
@@ -333,6 +373,12 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
                          &options->admin_password),
            ParseSwitch(raw.Get("protected-mode"), &options->protected_mode),
            ParseSwitch(raw.Get("require-password"), &options->require_password),
+           ParseOptionalAddress(raw.Get("tls-listen"), &options->tls.listen),
+           ParseOptionalAddress(raw.Get("tls-resp-listen"), &options->tls.resp_listen),
+           ParseNonEmpty(raw.Get("tls-cert-file"), &options->tls.cert_file),
+           ParseNonEmpty(raw.Get("tls-key-file"), &options->tls.key_file),
+           ParseNonEmpty(raw.Get("tls-ca-cert-file"), &options->tls.ca_cert_file),
+           ParseTlsAuthClients(raw.Get("tls-auth-clients"), &options->tls.auth_clients),
        }) {
     if (!status.ok()) return status;
   }
@@ -343,6 +389,19 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
     if (!options->resp_listen) return port_file->Invalid("needs --resp-listen");
     options->resp_port_file = port_file->text;
   }
+  Status s;
+  if (std::optional<RawValue> port_file = raw.Get("tls-port-file")) {
+    if (!options->tls.listen) return port_file->Invalid("needs --tls-listen");
+    options->tls.port_file = port_file->text;
+  }
+  if (std::optional<RawValue> port_file = raw.Get("tls-resp-port-file")) {
+    if (!options->tls.resp_listen) return port_file->Invalid("needs --tls-resp-listen");
+    options->tls.resp_port_file = port_file->text;
+  }
+  int64_t handshake_seconds = options->tls.handshake_timeout.count();
+  s = ParseInteger(raw.Get("tls-handshake-timeout"), 1, 3600, &handshake_seconds);
+  if (!s.ok()) return s;
+  options->tls.handshake_timeout = std::chrono::seconds(handshake_seconds);
   int64_t idle_seconds = 0, send_seconds = options->send_timeout.count();
   for (const Status& status : {ParseInteger(raw.Get("timeout"), 0, 31'536'000, &idle_seconds),
                                ParseInteger(raw.Get("send-timeout"), 0, 86'400, &send_seconds)}) {
@@ -351,10 +410,31 @@ Status ParseValues(const RawOptions& raw, ServerOptions* options) {
   options->idle_timeout = std::chrono::seconds(idle_seconds);
   options->send_timeout = std::chrono::seconds(send_seconds);
   int64_t delay_ms = 0;
-  Status s = ParseInteger(raw.Get("test-flush-delay-ms"), 0, 600000, &delay_ms);
+  s = ParseInteger(raw.Get("test-flush-delay-ms"), 0, 600000, &delay_ms);
   if (!s.ok()) return s;
   options->test_flush_delay = std::chrono::milliseconds(delay_ms);
   if (options->log_level.empty()) return ValidateSpdlogLevelVariable();
+  return Status::OK();
+}
+
+// The TLS settings a server needs, checked only when it serves (--check
+// reads the same files as its client side, with no TLS port).
+Status ValidateTlsForServing(const RawOptions& raw, const TlsOptions& tls) {
+  std::optional<RawValue> cert = raw.Get("tls-cert-file"), key = raw.Get("tls-key-file");
+  std::optional<RawValue> ca = raw.Get("tls-ca-cert-file"), auth = raw.Get("tls-auth-clients");
+  if (!tls.serving()) {
+    for (const std::optional<RawValue>* given : {&cert, &key, &ca, &auth}) {
+      if (*given) return (*given)->Invalid("needs --tls-listen or --tls-resp-listen");
+    }
+    return Status::OK();
+  }
+  std::optional<RawValue> port = raw.Get("tls-listen");
+  if (!port) port = raw.Get("tls-resp-listen");
+  if (!cert) return port->Invalid("needs --tls-cert-file (and --tls-key-file)");
+  if (!key) return cert->Invalid("needs --tls-key-file");
+  if (tls.auth_clients != TlsAuthClients::kNo && !ca) {
+    return auth->Invalid("needs --tls-ca-cert-file (the CA that signs client certificates)");
+  }
   return Status::OK();
 }
 
@@ -407,6 +487,13 @@ std::string ServerOptions::DescribeSettings() const {
       << " send_timeout=" << send_timeout.count() << " password=" << (password ? "set" : "none")
       << " admin_password=" << (admin_password ? "set" : "none")
       << " protected_mode=" << (protected_mode ? "yes" : "no");
+  if (tls.serving()) {
+    const char* auth = tls.auth_clients == TlsAuthClients::kYes        ? "yes"
+                       : tls.auth_clients == TlsAuthClients::kOptional ? "optional"
+                                                                       : "no";
+    out << " tls_auth_clients=" << auth
+        << " tls_handshake_timeout=" << tls.handshake_timeout.count();
+  }
   if (resp_listen) {
     out << " resp_max_bulk_bytes=" << resp_max_bulk_bytes
         << " resp_max_multibulk_len=" << resp_max_multibulk_len
@@ -456,7 +543,17 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
     s = ParseAddress(check, &command_line.check_target);
     if (!s.ok()) return s;
     command_line.command = Command::kCheck;
+    command_line.check_tls = flags.count("check-tls") > 0;
+    const TlsOptions& tls = command_line.options.tls;
+    if (command_line.check_tls && tls.cert_file.empty() != tls.key_file.empty()) {
+      return Status::InvalidArgument(
+          "--check-tls: a client certificate needs both --tls-cert-file and --tls-key-file");
+    }
+    return command_line;
   }
+  if (flags.count("check-tls") > 0) return Status::InvalidArgument("--check-tls needs --check");
+  s = ValidateTlsForServing(raw, command_line.options.tls);
+  if (!s.ok()) return s;
   return command_line;
 }
 

@@ -28,6 +28,29 @@ struct HostPort {
 // Parses "HOST:PORT" or "[IPV6]:PORT"; PORT is 0..65535.
 Result<HostPort> ParseHostPort(std::string_view text);
 
+// docs/SECURITY.md, "TLS": the TLS ports and what they verify.
+enum class TlsAuthClients {
+  kNo,        // no client certificate is asked for
+  kOptional,  // asked for; a client may send none, but one it sends must verify
+  kYes,       // required: a client without a certificate signed by the CA is refused
+};
+
+struct TlsOptions {
+  std::string cert_file;     // PEM certificate chain (the server's; --check's own)
+  std::string key_file;      // PEM private key for cert_file
+  std::string ca_cert_file;  // PEM CAs: client certificates are checked against
+                             // them; --check-tls checks the server's
+  TlsAuthClients auth_clients = TlsAuthClients::kNo;
+  // JSON lines and RESP over TLS; neither unless asked for.
+  std::optional<HostPort> listen;
+  std::optional<HostPort> resp_listen;
+  std::string port_file;       // empty: none written
+  std::string resp_port_file;  // empty: none written
+  std::chrono::seconds handshake_timeout{10};
+
+  bool serving() const { return listen || resp_listen; }
+};
+
 struct ServerOptions {
   HostPort listen{"127.0.0.1", 7070};
   std::string port_file;  // empty: none written
@@ -66,6 +89,7 @@ struct ServerOptions {
   // mode was turned off (the Docker image sets it: there every client comes
   // from outside the container's loopback).
   bool require_password = false;
+  TlsOptions tls;
   std::string node_id = "n1";
   // Empty: SPDLOG_LEVEL (already validated) or "info".
   std::string log_level;
@@ -88,6 +112,7 @@ struct CommandLine {
   Command command = Command::kServe;
   ServerOptions options;
   HostPort check_target;
+  bool check_tls = false;  // --check-tls: the check speaks TLS (options.tls)
   std::string help_text;
 };
 

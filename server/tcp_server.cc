@@ -48,7 +48,7 @@ TcpServer::TcpServer(IoContextPool& pool, TcpServerLimits limits,
       grace_timer_(strand_) {}
 
 Result<size_t> TcpServer::Listen(const HostPort& address, std::string option,
-                                 SessionFactory factory) {
+                                 SessionFactory factory, std::shared_ptr<asio::ssl::context> tls) {
   tcp::resolver resolver(pool_.Context(0));
   boost::system::error_code ec;
   auto endpoints = resolver.resolve(address.host, std::to_string(address.port),
@@ -57,8 +57,8 @@ Result<size_t> TcpServer::Listen(const HostPort& address, std::string option,
     return Status::InvalidArgument(option + " " + address.ToString() +
                                    ": cannot resolve the host: " + ec.message());
   }
-  auto listener =
-      std::make_unique<Listener>(Listener{option, tcp::acceptor(strand_), std::move(factory)});
+  auto listener = std::make_unique<Listener>(
+      Listener{option, tcp::acceptor(strand_), std::move(factory), std::move(tls)});
   tcp::acceptor& acceptor = listener->acceptor;
   Status failure = Status::IOError(option + " " + address.ToString() + ": no address to bind");
   for (const auto& entry : endpoints) {
@@ -141,15 +141,24 @@ constexpr std::string_view kProtectedModeText =
 void TcpServer::Admit(tcp::socket socket, Listener& listener) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // replies are small and awaited
+  // Protected mode holds on the TLS ports too: TLS says nothing of who the
+  // client is unless it sent a certificate, and a password is still needed.
   const bool denied = limits_.protected_mode && !FromLoopback(socket);
-  auto connection =
-      std::make_shared<Connection>(std::move(socket), listener.factory(), limits_.connection);
+  std::shared_ptr<ConnectionBase> connection;
+  if (listener.tls) {
+    connection = std::make_shared<Connection<TlsStream>>(
+        TlsStream(std::move(socket), *listener.tls), listener.factory(), limits_.connection);
+  } else {
+    connection = std::make_shared<Connection<PlainStream>>(std::move(socket), listener.factory(),
+                                                           limits_.connection);
+  }
   if (denied) {
     clients_.rejected.fetch_add(1, std::memory_order_relaxed);
     if (refusing_ >= kMaxRefusing) return;  // closed by the destructor, unanswered
-    spdlog::warn("{}: denied, protected mode (no password is set and the client is not on "
-                 "loopback)",
-                 connection->peer());
+    spdlog::warn(
+        "{}: denied, protected mode (no password is set and the client is not on "
+        "loopback)",
+        connection->peer());
     ++refusing_;
     asio::co_spawn(connection->executor(), connection->Deny(std::string(kProtectedModeText)),
                    [this, connection](std::exception_ptr error) {
@@ -224,7 +233,7 @@ void TcpServer::ForceCloseAll() {
   for (const auto& connection : connections_) connection->ForceClose();
 }
 
-void TcpServer::OnConnectionDone(const std::shared_ptr<Connection>& connection) {
+void TcpServer::OnConnectionDone(const std::shared_ptr<ConnectionBase>& connection) {
   connections_.erase(connection);
   clients_.connected.store(connections_.size(), std::memory_order_relaxed);
   if (stopping_ && connections_.empty()) FinishShutdown();

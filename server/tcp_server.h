@@ -1,5 +1,5 @@
-// TcpServer: the listeners (one per protocol: JSON lines, RESP), the
-// connection limit they share, and graceful shutdown.
+// TcpServer: the listeners (one per protocol: JSON lines, RESP, and either
+// over TLS), the connection limit they share, and graceful shutdown.
 //
 // Lifecycle: Listen() binds, once per port; Start() begins accepting on every
 // listener and waits for SIGINT or
@@ -11,12 +11,15 @@
 //
 // Threading: the acceptors, the signal set, the grace timer and the
 // connection registry are owned by strand_ (on the pool's first context). Each
-// connection lives on one context of the pool, run by one thread.
+// connection lives on one context of the pool, run by one thread. A TLS
+// listener's ssl::context is shared by its connections; it is only read once
+// serving starts.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
@@ -60,7 +63,10 @@ class TcpServer {
   // sessions speak; `option` names it in errors ("--listen"). Call once per
   // port, before Start(). InvalidArgument if the host does not resolve,
   // IOError if no address could be bound. Returns the listener's index.
-  Result<size_t> Listen(const HostPort& address, std::string option, SessionFactory factory);
+  // With tls, every connection on this port does a TLS handshake first
+  // (limits.connection.handshake_timeout) and then speaks over it.
+  Result<size_t> Listen(const HostPort& address, std::string option, SessionFactory factory,
+                        std::shared_ptr<asio::ssl::context> tls = nullptr);
   // A listener's bound address (its real port when port 0 was asked for).
   asio::ip::tcp::endpoint local_endpoint(size_t listener) const;
 
@@ -80,14 +86,15 @@ class TcpServer {
     std::string option;
     asio::ip::tcp::acceptor acceptor;
     SessionFactory factory;
+    std::shared_ptr<asio::ssl::context> tls;  // null: plaintext
   };
 
   asio::awaitable<void> AcceptLoop(Listener& listener);
   asio::awaitable<void> WatchSignals();
-  void Admit(asio::ip::tcp::socket socket, Listener& listener);          // REQUIRES: on strand_
-  void BeginShutdown();                                                  // REQUIRES: on strand_
-  void ForceCloseAll();                                                  // REQUIRES: on strand_
-  void OnConnectionDone(const std::shared_ptr<Connection>& connection);  // on strand_
+  void Admit(asio::ip::tcp::socket socket, Listener& listener);              // REQUIRES: on strand_
+  void BeginShutdown();                                                      // REQUIRES: on strand_
+  void ForceCloseAll();                                                      // REQUIRES: on strand_
+  void OnConnectionDone(const std::shared_ptr<ConnectionBase>& connection);  // on strand_
   // Nothing is left to serve: cancel the signal watch and timers and let the
   // pool's threads return. REQUIRES: on strand_.
   void FinishShutdown();
@@ -105,7 +112,7 @@ class TcpServer {
   std::vector<std::unique_ptr<Listener>> listeners_;
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
-  std::unordered_set<std::shared_ptr<Connection>> connections_;
+  std::unordered_set<std::shared_ptr<ConnectionBase>> connections_;
   size_t refusing_ = 0;
   std::function<void()> on_shutdown_begin_;
   bool stopping_ = false;

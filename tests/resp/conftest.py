@@ -385,6 +385,11 @@ class ServerProcess:
         self.json_port = self._wait_port_file(f1, deadline)
         self.resp_port = self._wait_port_file(f2, deadline)
 
+    def port_from_file(self, path) -> int:
+        """The port in a port file the server was told to write (e.g.
+        --tls-port-file in extra_args), waiting for it like the others."""
+        return self._wait_port_file(Path(path), time.monotonic() + STARTUP_TIMEOUT_S)
+
     def _wait_port_file(self, path: Path, deadline: float) -> int:
         while True:
             if self.proc.poll() is not None:

@@ -26,7 +26,8 @@ case $target in lsmd | redis) ;; *) echo "run.sh: --target must be lsmd or redis
 
 extra=()
 [ "$target" = redis ] && extra=(redis-server)
-"$root/scripts/install-deps.sh" redis-tools python3-redis python3-pytest iproute2 "${extra[@]}"
+"$root/scripts/install-deps.sh" redis-tools python3-redis python3-pytest iproute2 openssl \
+  python3-cryptography "${extra[@]}"
 
 export LSMD_TEST_TARGET=$target
 export LSMD_BINARY=${LSMD_BINARY:-build/test/server/lsmd}

@@ -18,6 +18,7 @@ import sys
 import pytest
 
 from conftest import ServerProcess, TARGET, _finish
+from test_tls import pki  # noqa: F401 (the certificates fixture)
 
 pytestmark = pytest.mark.lsmd_only("protected mode and the JSON port are lsmd's")
 
@@ -78,6 +79,24 @@ print(json.dumps({"data": data.decode("utf-8", "replace"), "closed": closed}))
 """
 
 
+# The same over TLS, verifying the server against the CA in argv[4] (not its
+# name: the test certificate names 127.0.0.1, not the namespace's address).
+TLS_CLIENT = CLIENT.replace(
+    "s = socket.create_connection((host, port), timeout=10)",
+    "import ssl\n"
+    "context = ssl.create_default_context(cafile=sys.argv[4])\n"
+    "context.check_hostname = False\n"
+    "s = context.wrap_socket(socket.create_connection((host, port), timeout=10))")
+assert TLS_CLIENT != CLIENT
+
+
+def remote_tls(netns, port: int, ca, request: str) -> dict:
+    name, host = netns
+    proc = run(IP, "netns", "exec", name, sys.executable, "-c", TLS_CLIENT, host, str(port),
+               request, str(ca))
+    return json.loads(proc.stdout)
+
+
 def remote(netns, port: int, request: str) -> dict:
     name, host = netns
     proc = run(IP, "netns", "exec", name, sys.executable, "-c", CLIENT, host, str(port), request)
@@ -133,3 +152,13 @@ def test_with_a_password_remote_clients_must_log_in(netns, server_on_all_address
     got = remote(netns, s.resp_port, "GET k\r\nAUTH pm-secret\r\nSET k v\r\nGET k\r\n")
     assert got["data"] == "-NOAUTH Authentication required.\r\n+OK\r\n+OK\r\n$1\r\nv\r\n", got
     assert not got["closed"]
+
+
+def test_protected_mode_holds_on_the_tls_ports(netns, server_on_all_addresses, pki, tmp_path):
+    s = server_on_all_addresses(
+        "--tls-resp-listen", "0.0.0.0:0", "--tls-resp-port-file", tmp_path / "tls-resp.port",
+        "--tls-cert-file", pki / "server.crt", "--tls-key-file", pki / "server.key")
+    port = s.port_from_file(tmp_path / "tls-resp.port")
+    got = remote_tls(netns, port, pki / "ca.crt", "PING\r\n")
+    assert got["closed"], got
+    assert got["data"].startswith("-DENIED lsmd is running in protected mode"), got
