@@ -4,7 +4,9 @@
 # containers what a user of the file relies on:
 #   1. the images build; the nutcracker image is small, non-root, has its
 #      PING healthcheck and stops on SIGINT;
-#   2. the proxy and the three nodes answer on their published ports;
+#   2. the proxy and the three nodes answer on their published ports, only
+#      to a client that logs in with the password (every container gets it
+#      from a mounted file, as compose.cluster.yaml says);
 #   3. keys written through the proxy read back through it, every node holds
 #      a share, and each key is on the node scripts/lsmd-reshard computes
 #      from docker/nutcracker/nutcracker.yml (the tool's ring is nutcracker's);
@@ -40,6 +42,13 @@ MAX_NUTCRACKER_IMAGE_BYTES=$((200 * 1000 * 1000))
 KEY_COUNT=3000
 STARTED_AT=$SECONDS
 WORK_DIR=$(mktemp -d)
+# One password for the nodes and the proxy, as compose.cluster.yaml mounts it;
+# redis-cli reads REDISCLI_AUTH, lsmd-reshard and the Python checks LSMD_PASSWORD.
+export LSMD_PASSWORD=cluster-smoke-$$-$RANDOM REDISCLI_AUTH
+REDISCLI_AUTH=$LSMD_PASSWORD
+export LSMD_PASSWORD_FILE_HOST=$WORK_DIR/lsmd_password
+printf '%s\n' "$LSMD_PASSWORD" >"$LSMD_PASSWORD_FILE_HOST"
+chmod 0644 "$LSMD_PASSWORD_FILE_HOST"  # read by the containers' non-root users
 UP=0
 
 log() { printf '[cluster-smoke %3ds] %s\n' "$((SECONDS - STARTED_AT))" "$*"; }
@@ -187,10 +196,13 @@ start_cluster() {
   pass "the proxy and lsmd1..3 answer PING on their published ports"
 }
 
-# wait_ping PORT WHAT: +PONG within 60 s.
+# wait_ping PORT WHAT: +OK to AUTH, then +PONG, within 60 s.
 wait_ping() {
   local deadline=$((SECONDS + 60)) reply
-  until reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf '*1\r\n$4\r\nPING\r\n' >&3 &&
+  until reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+    printf '*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n' "${#LSMD_PASSWORD}" \
+      "$LSMD_PASSWORD" >&3 &&
+    IFS= read -r -t 3 line <&3 && [[ $line == "+OK"* ]] &&
     IFS= read -r -t 3 line <&3 && printf '%s' "$line") 2>/dev/null) && [[ $reply == "+PONG"* ]]; do
     [ "$SECONDS" -lt "$deadline" ] || fail "$2 does not answer PING on 127.0.0.1:$1 after 60 s"
     sleep 0.5
@@ -205,9 +217,9 @@ connect_args() {
 write_and_read() {
   log "3. $KEY_COUNT keys through the proxy"
   "$PYTHON" - "$PROXY_PORT" "$KEY_COUNT" "${NODE_PORTS[1]}" "${NODE_PORTS[2]}" "${NODE_PORTS[3]}" <<'PY' || fail "writing or reading through the proxy"
-import sys, redis
+import os, sys, redis
 proxy, n, nodes = int(sys.argv[1]), int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
-r = redis.Redis(host="127.0.0.1", port=proxy, socket_timeout=30)
+r = redis.Redis(password=os.environ["LSMD_PASSWORD"], host="127.0.0.1", port=proxy, socket_timeout=30)
 items = {f"smoke:{i}": f"value-{i}" for i in range(n)}
 keys = list(items)
 for i in range(0, n, 500):
@@ -215,11 +227,17 @@ for i in range(0, n, 500):
 got = r.mget(keys)
 bad = [k for k, v in zip(keys, got) if v != items[k].encode()]
 assert not bad, f"{len(bad)} keys read back wrong through the proxy: {bad[:5]}"
-counts = [redis.Redis(host="127.0.0.1", port=p).dbsize() for p in nodes]
+counts = [redis.Redis(password=os.environ["LSMD_PASSWORD"], host="127.0.0.1", port=p).dbsize() for p in nodes]
 assert sum(counts) == n and all(c > 0 for c in counts), counts
 print(f"per node: {counts}")
 PY
   pass "every key reads back through the proxy; each node holds a share"
+  local denied
+  denied=$(REDISCLI_AUTH= redis-cli -h 127.0.0.1 -p "$PROXY_PORT" GET smoke:0 2>&1 || true)
+  [[ $denied == *NOAUTH* ]] || fail "GET through the proxy without the password answered '$denied'"
+  denied=$(REDISCLI_AUTH= redis-cli -h 127.0.0.1 -p "${NODE_PORTS[1]}" GET smoke:0 2>&1 || true)
+  [[ $denied == *NOAUTH* ]] || fail "GET on lsmd1 without the password answered '$denied'"
+  pass "without the password the proxy and the nodes answer NOAUTH"
   local out
   # shellcheck disable=SC2046
   out=$("$PYTHON" "$ROOT/scripts/lsmd-reshard" plan "$ROOT/docker/nutcracker/nutcracker.yml" \
@@ -259,8 +277,8 @@ node_failure() {
     sleep 0.5
   done
   "$PYTHON" - "$PROXY_PORT" "$KEY_COUNT" <<'PY' || fail "keys missing after lsmd2's restart"
-import sys, redis
-r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
+import os, sys, redis
+r = redis.Redis(password=os.environ["LSMD_PASSWORD"], host="127.0.0.1", port=int(sys.argv[1]))
 keys = [f"smoke:{i}" for i in range(int(sys.argv[2]))]
 assert r.mget(keys) == [f"value-{i}".encode() for i in range(len(keys))]
 PY
@@ -292,11 +310,11 @@ scale_to_four() {
     "${conn[@]}" --json --quiet) || fail "lsmd-reshard plan"
   [[ $out == *'"to_move": 0'* && $out == *"\"scanned\": $KEY_COUNT"* ]] || fail "after the reshard: $out"
   "$PYTHON" - "$PROXY_PORT" "$KEY_COUNT" "${NODE_PORTS[4]}" <<'PY' || fail "keys after the reshard"
-import sys, redis
-r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
+import os, sys, redis
+r = redis.Redis(password=os.environ["LSMD_PASSWORD"], host="127.0.0.1", port=int(sys.argv[1]))
 keys = [f"smoke:{i}" for i in range(int(sys.argv[2]))]
 assert r.mget(keys) == [f"value-{i}".encode() for i in range(len(keys))]
-n4 = redis.Redis(host="127.0.0.1", port=int(sys.argv[3])).dbsize()
+n4 = redis.Redis(password=os.environ["LSMD_PASSWORD"], host="127.0.0.1", port=int(sys.argv[3])).dbsize()
 assert n4 > 0, n4
 print(f"lsmd4 holds {n4} keys")
 PY
