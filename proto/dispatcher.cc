@@ -110,6 +110,23 @@ std::string Serve(CommandExecutor& executor, ReplyHeader& header, Command comman
   return Render<Request>(header, std::move(*result));
 }
 
+// stats: the engine's figures, and where a password is set the failed logins.
+std::string ServeStats(CommandExecutor& executor, const ReplyHeader& header, Command command,
+                       const ClientAccess* access) {
+  std::optional<CommandResult> result = executor.Execute(command, {});  // a read: inline
+  if (!result || !std::holds_alternative<DBStats>(*result)) {
+    return Render<StatsRequest>(header, result ? std::move(*result)
+                                               : CommandResult{CommandError{
+                                                     CommandErrorKind::kEngine,
+                                                     "internal error: stats not answered"}});
+  }
+  StatsOk reply{std::get<DBStats>(std::move(*result))};
+  if (access != nullptr && access->policy().any_password()) {
+    reply.auth_failures = access->policy().failed_attempts();
+  }
+  return WriteReply(header, reply);
+}
+
 // The refusal of a request the connection lacks the privilege for.
 std::string Refused(const ReplyHeader& header, const ClientAccess& access) {
   if (access.privilege() == Privilege::kOpen) {
@@ -201,7 +218,11 @@ std::string Dispatcher::Dispatch(std::string_view line, ClientAccess* access, Re
               if (access != nullptr && !access->Permits(RequiredPrivilege(command))) {
                 return Refused(header, *access);
               }
-              return Serve<R>(executor_, header, std::move(command), done);
+              if constexpr (std::is_same_v<R, StatsRequest>) {
+                return ServeStats(executor_, header, std::move(command), access);
+              } else {
+                return Serve<R>(executor_, header, std::move(command), done);
+              }
             }
           },
           parsed.request);

@@ -115,6 +115,8 @@ struct CompactOk {
 
 struct StatsOk {
   DBStats stats;
+  // Failed logins on both ports since start; only when a password is set.
+  std::optional<uint64_t> auth_failures;
 };
 
 struct ErrorReply {

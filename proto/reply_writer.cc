@@ -313,6 +313,7 @@ std::string WriteReply(const ReplyHeader& header, const StatsOk& reply) {
   writer.Key("compactions").Uint(stats.compactions);
   writer.Key("compaction_bytes_read").Uint(stats.compaction_bytes_read);
   writer.Key("compaction_bytes_written").Uint(stats.compaction_bytes_written);
+  if (reply.auth_failures) writer.Key("auth_failures").Uint(*reply.auth_failures);
   writer.Key("levels");
   WriteLevels(writer, stats.levels);
   writer.Key("tables");

@@ -265,6 +265,9 @@ def test_failed_logins_are_delayed_counted_and_end_the_connection(secured):
         data, closed = c.read_until_closed(timeout=5)
         assert closed and data == b""
     with Json(secured) as j:
+        assert j.call(type="auth", password=DATA_PASSWORD)["type"] == "auth_ok"
+        assert j.call(type="stats")["auth_failures"] == counted + 10
+    with Json(secured) as j:
         for _ in range(9):
             assert j.call(type="auth", password=CANARY)["code"] == 1002
         assert "closing" in j.call(type="auth", password=CANARY)["text"]
