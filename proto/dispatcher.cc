@@ -67,7 +67,7 @@ std::string Render(const ReplyHeader& header, CommandResult result) {
     return WriteReply(header, CompactOk{std::get<CompactResult>(std::move(result))});
   } else {
     static_assert(std::is_same_v<Request, StatsRequest>);
-    return WriteReply(header, StatsOk{std::get<DBStats>(std::move(result))});
+    return WriteReply(header, StatsOk{std::get<DBStats>(std::move(result)), std::nullopt});
   }
 }
 
@@ -120,7 +120,7 @@ std::string ServeStats(CommandExecutor& executor, const ReplyHeader& header, Com
                                                      CommandErrorKind::kEngine,
                                                      "internal error: stats not answered"}});
   }
-  StatsOk reply{std::get<DBStats>(std::move(*result))};
+  StatsOk reply{std::get<DBStats>(std::move(*result)), std::nullopt};
   if (access != nullptr && access->policy().any_password()) {
     reply.auth_failures = access->policy().failed_attempts();
   }
