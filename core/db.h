@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/histogram.h"
 #include "core/options.h"
 #include "core/status.h"
 #include "core/write_batch.h"
@@ -84,6 +85,26 @@ struct DBStats {
   uint64_t compaction_bytes_written = 0;
   std::vector<LevelInfo> levels;
   std::vector<TableInfo> tables;
+
+  // For monitoring (a metrics scrape, INFO). Durations in microseconds.
+  bool writes_stalled = false;              // a writer is waiting in a stall right now
+  uint64_t write_stall_micros = 0;          // time writers spent stalled, summed over stalls
+  uint64_t write_slowdown_micros = 0;       // time writers were delayed by slowdowns
+  uint64_t wal_syncs = 0;                   // fdatasyncs of the log
+  uint64_t pending_compaction_bytes = 0;    // bytes the compaction picker would still rewrite
+  uint64_t live_data_bytes = 0;             // tables, logs and manifest in the data directory
+  Histogram::Snapshot flush_micros;         // each flush's duration
+  Histogram::Snapshot commit_group_writes;  // writes per commit group
+  Histogram::Snapshot wal_sync_micros;      // each log sync's duration
+  // Compactions by output level, one entry for each of levels 1 .. 6.
+  struct LevelCompactions {
+    int level = 0;
+    uint64_t count = 0;
+    uint64_t bytes_read = 0;
+    uint64_t bytes_written = 0;
+    uint64_t micros = 0;  // summed durations
+  };
+  std::vector<LevelCompactions> compactions_by_level;
 };
 
 class DB {
