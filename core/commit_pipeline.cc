@@ -67,10 +67,11 @@ void CommitPipeline::ConditionalWriteAsync(DB::DecideFn decide, DB::WriteCallbac
   Enqueue(w.release());
 }
 
-void CommitPipeline::FlushAsync(DB::FlushCallback done) {
+void CommitPipeline::FlushAsync(DB::FlushCallback done, FlushReason reason) {
   auto* w = new PendingWrite;
   w->kind = PendingWrite::Kind::kFreeze;
   w->flush_done = std::move(done);
+  w->flush_reason = reason;
   Enqueue(w);
 }
 

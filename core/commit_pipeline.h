@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "core/db.h"
+#include "core/flush_reason.h"
 #include "core/mutex.h"
 #include "core/write_batch.h"
 
@@ -49,8 +50,9 @@ struct PendingWrite {
   enum class Kind { kWrite, kFreeze };
   Kind kind = Kind::kWrite;
   WriteBatch batch;
-  DB::WriteCallback write_done;  // async writes; null for synchronous ones
-  DB::FlushCallback flush_done;  // kFreeze
+  DB::WriteCallback write_done;                       // async writes; null for synchronous ones
+  DB::FlushCallback flush_done;                       // kFreeze
+  FlushReason flush_reason = FlushReason::kExplicit;  // kFreeze: for the flush's log line
   // A conditional write: fills batch on the committer, which commits it as
   // a group of its own (so it reads every earlier write, applied).
   DB::DecideFn decide;
@@ -108,7 +110,8 @@ class CommitPipeline {
   void ConditionalWriteAsync(DB::DecideFn decide, DB::WriteCallback done) EXCLUDES(mu_);
   // A freeze, ordered with the writes around it; done runs once
   // (CommitFreeze's business, or "engine is closed").
-  void FlushAsync(DB::FlushCallback done) EXCLUDES(mu_);
+  void FlushAsync(DB::FlushCallback done, FlushReason reason = FlushReason::kExplicit)
+      EXCLUDES(mu_);
 
   // Refuses every later request ("engine is closed"), lets the committer
   // finish, commits everything still queued and stops the commit thread (or,

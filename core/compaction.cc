@@ -28,6 +28,18 @@ void KeyRange(const TableList& tables, std::string* smallest, std::string* large
 
 }  // namespace
 
+const char* CompactionReasonText(CompactionReason reason) {
+  switch (reason) {
+    case CompactionReason::kL0Files:
+      return "L0 file count";
+    case CompactionReason::kLevelBytes:
+      return "level size";
+    case CompactionReason::kManual:
+      return "CompactAll";
+  }
+  return "unknown";
+}
+
 TableList Compaction::AllInputs() const {
   TableList all;
   for (const TableList& source : sources) all.insert(all.end(), source.begin(), source.end());
@@ -71,6 +83,7 @@ std::optional<Compaction> PickCompaction(const Version& version, const Options& 
   if (best_level < 0) return std::nullopt;
 
   Compaction c;
+  c.reason = best_level == 0 ? CompactionReason::kL0Files : CompactionReason::kLevelBytes;
   c.level = best_level;
   c.output_level = best_level + 1;
   std::string smallest, largest;
@@ -101,6 +114,7 @@ std::optional<Compaction> PickCompaction(const Version& version, const Options& 
 
 std::optional<Compaction> PickFullCompaction(const Version& version) {
   Compaction c;
+  c.reason = CompactionReason::kManual;
   c.full = true;
   c.level = 0;
   c.output_level = 1;
@@ -113,6 +127,33 @@ std::optional<Compaction> PickFullCompaction(const Version& version) {
   }
   if (c.sources.empty()) return std::nullopt;
   return c;
+}
+
+uint64_t EstimatePendingCompactionBytes(const Version& version, const Options& options) {
+  uint64_t pending = 0;
+  // Bytes a compaction of the level above moves into this one: they count
+  // toward this level's size before their own compaction happens.
+  uint64_t incoming = 0;
+  if (version.NumFiles(0) >= options.l0_compaction_trigger) {
+    // L0 goes whole into L1 with the L1 tables it overlaps (at most all).
+    incoming = version.LevelBytes(0);
+    pending += incoming + version.LevelBytes(1);
+  }
+  // L6 has no budget: what reaches it stays.
+  for (int n = 1; n < kNumLevels - 1; ++n) {
+    const uint64_t size = version.LevelBytes(n) + incoming;
+    const uint64_t target = MaxBytesForLevel(options, n);
+    incoming = 0;
+    if (size <= target) continue;
+    // The excess leaves n, and takes with it the tables of n+1 it overlaps:
+    // the next level's bytes in the proportion the excess is of this level.
+    const uint64_t excess = size - target;
+    const double next = static_cast<double>(version.LevelBytes(n + 1));
+    pending += excess + static_cast<uint64_t>(static_cast<double>(excess) * next /
+                                              static_cast<double>(size));
+    incoming = excess;
+  }
+  return pending;
 }
 
 CompactionJob::CompactionJob(Env* env, std::string dir, const Options& options,

@@ -19,7 +19,16 @@
 
 namespace lsmd {
 
+// What made a compaction run, for its log line.
+enum class CompactionReason {
+  kL0Files,     // L0 held l0_compaction_trigger files or more
+  kLevelBytes,  // a level held more than its budget (MaxBytesForLevel)
+  kManual,      // DB::CompactAll
+};
+const char* CompactionReasonText(CompactionReason reason);
+
 struct Compaction {
+  CompactionReason reason = CompactionReason::kL0Files;
   int level = 0;         // the level being compacted (its tables are the newer inputs)
   int output_level = 1;  // where the merged tables go
   // Inputs in priority order, newest first: each L0 table alone, then sorted
@@ -41,6 +50,12 @@ std::optional<Compaction> PickCompaction(const Version& version, const Options& 
 
 // Every table merged into the deepest level that holds data (at least L1).
 std::optional<Compaction> PickFullCompaction(const Version& version);
+
+// An estimate of the bytes compaction still has to read (and rewrite) to
+// bring every level within its target, in the manner of RocksDB's
+// estimated pending compaction bytes; the exact definition is in
+// docs/COMPACTION.md (Stats). 0 exactly when PickCompaction picks nothing.
+uint64_t EstimatePendingCompactionBytes(const Version& version, const Options& options);
 
 // Merges a compaction's inputs into new tables at its output level.
 class CompactionJob {

@@ -13,6 +13,48 @@
 #include "core/db_impl.h"
 
 namespace lsmd {
+namespace {
+
+// Table names for a log line, bounded: a full compaction can take hundreds.
+std::string DescribeTables(const TableList& tables) {
+  constexpr size_t kMaxNamed = 6;
+  std::string out;
+  if (tables.size() <= kMaxNamed) {
+    for (const auto& t : tables) out += (out.empty() ? "" : " ") + t->name();
+    return out;
+  }
+  return tables.front()->name() + " ... " + tables.back()->name();
+}
+
+// "L0 4 tables (L0_010.sst ... L0_013.sst), L1 2 tables (...)".
+std::string DescribeInputs(const Compaction& c) {
+  std::array<TableList, kNumLevels> by_level;
+  for (const auto& t : c.AllInputs()) by_level[t->meta().level].push_back(t);
+  std::string out;
+  for (int n = 0; n < kNumLevels; ++n) {
+    if (by_level[n].empty()) continue;
+    out += fmt::format("{}L{} {} tables ({})", out.empty() ? "" : ", ", n, by_level[n].size(),
+                       DescribeTables(by_level[n]));
+  }
+  return out;
+}
+
+// What made the compaction run, with the figures that did.
+std::string DescribeTrigger(const Compaction& c, const Version& base, const Options& options) {
+  switch (c.reason) {
+    case CompactionReason::kL0Files:
+      return fmt::format("{}: {} files, trigger {}", CompactionReasonText(c.reason),
+                         base.NumFiles(0), options.l0_compaction_trigger);
+    case CompactionReason::kLevelBytes:
+      return fmt::format("{}: L{} holds {} bytes, budget {}", CompactionReasonText(c.reason),
+                         c.level, base.LevelBytes(c.level), MaxBytesForLevel(options, c.level));
+    case CompactionReason::kManual:
+      break;
+  }
+  return CompactionReasonText(c.reason);
+}
+
+}  // namespace
 
 void DB::Impl::MaybeScheduleCompaction() {
   if (compaction_scheduled_ || paused_ || compaction_paused_ || closing_ ||
@@ -28,21 +70,23 @@ void DB::Impl::MaybeScheduleCompaction() {
 
 void DB::Impl::CompactAllAsync(CompactCallback done) {
   // Flush first, so what the MemTable deletes is dropped from disk too.
-  FlushAsync([this, done = std::move(done)](Result<FlushResult> flushed) mutable {
-    if (!flushed.ok()) {
-      done(flushed.status());
-      return;
-    }
-    MutexLock lock(&mu_);
-    if (closing_ || shutting_down_.load(std::memory_order_relaxed)) {
-      lock.Unlock();
-      done(Status::Busy("the server is shutting down: compaction not started"));
-      return;
-    }
-    compact_waiters_.push_back(std::move(done));
-    manual_compaction_ = true;
-    MaybeScheduleCompaction();
-  });
+  FlushAsync(
+      [this, done = std::move(done)](Result<FlushResult> flushed) mutable {
+        if (!flushed.ok()) {
+          done(flushed.status());
+          return;
+        }
+        MutexLock lock(&mu_);
+        if (closing_ || shutting_down_.load(std::memory_order_relaxed)) {
+          lock.Unlock();
+          done(Status::Busy("the server is shutting down: compaction not started"));
+          return;
+        }
+        compact_waiters_.push_back(std::move(done));
+        manual_compaction_ = true;
+        MaybeScheduleCompaction();
+      },
+      FlushReason::kCompactAll);
 }
 
 void DB::Impl::BeginShutdown() {
@@ -132,7 +176,8 @@ void DB::Impl::BackgroundCompaction() {
         next.compact_pointers[c.level] = largest;
       }
       lock.Unlock();
-      s = SaveManifest(env_, dir_, next);
+      uint64_t manifest_bytes = 0;
+      s = SaveManifest(env_, dir_, next, &manifest_bytes);
       const bool keep_outputs = !s.ok() && ManifestMayList(env_, dir_, [&] {
         std::vector<uint64_t> numbers;
         for (const auto& t : job.outputs()) numbers.push_back(t->meta().number);
@@ -144,9 +189,12 @@ void DB::Impl::BackgroundCompaction() {
         current_ = std::move(next_version);
         RebuildReadView();
         RetireTables(inputs);
-        compactions_.fetch_add(1, std::memory_order_relaxed);
-        compaction_bytes_read_.fetch_add(bytes_read, std::memory_order_relaxed);
-        compaction_bytes_written_.fetch_add(bytes_written, std::memory_order_relaxed);
+        counters_.manifest_bytes.store(manifest_bytes, std::memory_order_relaxed);
+        counters_.RecordCompaction(
+            c.output_level, bytes_read, bytes_written,
+            static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count()));
       } else if (!keep_outputs) {
         for (const auto& t : job.outputs()) t->MarkObsolete();
       } else {
@@ -161,11 +209,15 @@ void DB::Impl::BackgroundCompaction() {
                         std::chrono::steady_clock::now() - start)
                         .count();
     if (s.ok()) {
-      spdlog::info("compaction: L{} -> L{}: {} tables, {} bytes read, {} bytes written in {} ms",
-                   c.level, c.output_level, c.AllInputs().size(), bytes_read, bytes_written, ms);
+      spdlog::info(
+          "compaction ({}): L{} -> L{}: in {}; out {} tables{}{}{}; {} bytes read, {} "
+          "bytes written in {} ms",
+          DescribeTrigger(c, *base, options_), c.level, c.output_level, DescribeInputs(c),
+          job.outputs().size(), job.outputs().empty() ? "" : " (", DescribeTables(job.outputs()),
+          job.outputs().empty() ? "" : ")", bytes_read, bytes_written, ms);
     } else {
-      spdlog::error("compaction L{} -> L{} failed, inputs kept: {}", c.level, c.output_level,
-                    s.ToString());
+      spdlog::error("compaction ({}) L{} -> L{} failed after {} ms, inputs kept: {}",
+                    DescribeTrigger(c, *base, options_), c.level, c.output_level, ms, s.ToString());
     }
   }
 

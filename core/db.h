@@ -87,16 +87,21 @@ struct DBStats {
   std::vector<TableInfo> tables;
 
   // For monitoring (a metrics scrape, INFO). Durations in microseconds.
-  bool writes_stalled = false;              // a writer is waiting in a stall right now
-  uint64_t write_stall_micros = 0;          // time writers spent stalled, summed over stalls
-  uint64_t write_slowdown_micros = 0;       // time writers were delayed by slowdowns
-  uint64_t wal_syncs = 0;                   // fdatasyncs of the log
-  uint64_t pending_compaction_bytes = 0;    // bytes the compaction picker would still rewrite
-  uint64_t live_data_bytes = 0;             // tables, logs and manifest in the data directory
-  Histogram::Snapshot flush_micros;         // each flush's duration
-  Histogram::Snapshot commit_group_writes;  // writes per commit group
+  // Exact definitions: docs/COMPACTION.md, "Stats".
+  bool writes_stalled = false;         // a writer is waiting in a stall right now
+  uint64_t write_stall_micros = 0;     // time writers spent stalled, added as each stall ends
+  uint64_t write_slowdown_micros = 0;  // time writers were delayed by slowdowns
+  uint64_t wal_syncs = 0;              // fdatasyncs of a log (wal_sync_micros.count)
+  // Estimated bytes compaction must still rewrite to bring every level
+  // within its target; 0 when no compaction is due.
+  uint64_t pending_compaction_bytes = 0;
+  // Tables, logs and MANIFEST on disk (files being written not included).
+  uint64_t live_data_bytes = 0;
+  Histogram::Snapshot flush_micros;         // each successful flush's duration
+  Histogram::Snapshot commit_group_writes;  // writes per commit group (sum: writes committed)
   Histogram::Snapshot wal_sync_micros;      // each log sync's duration
-  // Compactions by output level, one entry for each of levels 1 .. 6.
+  // Compactions by output level, one entry for each of levels 1 .. 6; the
+  // totals above (compactions, compaction_bytes_*) are their sums.
   struct LevelCompactions {
     int level = 0;
     uint64_t count = 0;

@@ -50,8 +50,15 @@ Status DB::Impl::WriteLevel0Table(const MemTable& mem, uint64_t number,
   auto finished = (*writer)->Finish();
   if (!finished.ok()) return finished.status();
   *table = std::move(*finished);
-  sstable_bytes_.fetch_add((*table)->meta().size, std::memory_order_relaxed);
+  counters_.sstable_bytes.fetch_add((*table)->meta().size, std::memory_order_relaxed);
   return Status::OK();
+}
+
+void DB::Impl::LogFlush(std::string_view trigger, const MemTable& mem, const TableHandle& table,
+                        std::chrono::steady_clock::duration took) {
+  spdlog::info("flush ({}): {} entries, {} MemTable bytes -> {} ({} bytes) in {} ms", trigger,
+               mem.entries(), mem.ApproximateBytes(), table.name(), table.meta().size,
+               std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
 }
 
 void DB::Impl::BackgroundFlush() {
@@ -76,7 +83,9 @@ void DB::Impl::BackgroundFlush() {
     // Logs from the next frozen MemTable on are still needed.
     next.log_number = imm_.size() > 1 ? imm_[1].log_number : mem_log_number_;
     lock.Unlock();
-    s = SaveManifest(env_, dir_, next);
+    uint64_t manifest_bytes = 0;
+    s = SaveManifest(env_, dir_, next, &manifest_bytes);
+    if (s.ok()) counters_.manifest_bytes.store(manifest_bytes, std::memory_order_relaxed);
     // If the new manifest may be in place despite the error, it lists this
     // table and has moved log_number past the frozen MemTable's log: the
     // table must stay, or the next Open would find neither.
@@ -98,7 +107,10 @@ void DB::Impl::BackgroundFlush() {
   }
 
   if (s.ok()) {
-    flushes_.fetch_add(1, std::memory_order_relaxed);
+    const auto took = std::chrono::steady_clock::now() - start;
+    counters_.flushes.fetch_add(1, std::memory_order_relaxed);
+    counters_.flush_micros.Observe(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
     FlushResult result;
     result.wrote_file = true;
     result.file_name = table->name();
@@ -114,18 +126,15 @@ void DB::Impl::BackgroundFlush() {
     lock.Unlock();
     bg_cv_.SignalAll();
     env_->RemoveFile(dir_ + "/" + LogFileName(frozen.log_number));
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-    spdlog::info("flush: wrote {} ({} entries, {} bytes) in {} ms", result.file_name,
-                 result.entries, result.size_bytes, ms);
+    counters_.wal_bytes_removed.fetch_add(frozen.log_bytes, std::memory_order_relaxed);
+    LogFlush(FlushReasonText(frozen.reason), *frozen.mem, *table, took);
     for (auto& done : waiters) done(result);
     return;
   }
 
   // Keep every frozen MemTable and its log; tell everyone waiting on them
   // (they flush in order, so none can finish before this one) and retry.
-  flush_failures_.fetch_add(1, std::memory_order_relaxed);
+  counters_.flush_failures.fetch_add(1, std::memory_order_relaxed);
   std::vector<FlushCallback> waiters;
   for (FrozenMemTable& f : imm_) {
     for (auto& w : f.ticket->waiters) waiters.push_back(std::move(w));
@@ -135,7 +144,8 @@ void DB::Impl::BackgroundFlush() {
   if (retry) retry_pending_ = true;
   lock.Unlock();
   bg_cv_.SignalAll();
-  spdlog::error("flush of {} failed, keeping its MemTable and log{}: {}", TableFileName(0, number),
+  spdlog::error("flush ({}) of {} failed, keeping its MemTable and log{}: {}",
+                FlushReasonText(frozen.reason), TableFileName(0, number),
                 retry ? " and retrying" : "", s.ToString());
   for (auto& done : waiters) done(s);
   if (retry) {

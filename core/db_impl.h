@@ -27,24 +27,28 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "core/commit_pipeline.h"
 #include "core/db.h"
+#include "core/engine_counters.h"
+#include "core/flush_reason.h"
 #include "core/manifest.h"
 #include "core/memtable.h"
 #include "core/mutex.h"
 #include "core/version.h"
 #include "core/wal_writer.h"
 #include "core/write_batch.h"
+#include "core/write_stall_log.h"
 
 namespace lsmd {
 
@@ -65,6 +69,8 @@ struct FlushTicket {
 struct FrozenMemTable {
   std::shared_ptr<MemTable> mem;
   uint64_t log_number = 0;
+  uint64_t log_bytes = 0;  // what EngineCounters::wal_bytes counted of its log
+  FlushReason reason = FlushReason::kMemTableFull;
   std::shared_ptr<FlushTicket> ticket;
 };
 
@@ -85,7 +91,9 @@ class DB::Impl final : private GroupCommitter {
   void ConditionalWriteAsync(DecideFn decide, WriteCallback done) EXCLUDES(mu_) {
     pipeline_.ConditionalWriteAsync(std::move(decide), std::move(done));
   }
-  void FlushAsync(FlushCallback done) EXCLUDES(mu_) { pipeline_.FlushAsync(std::move(done)); }
+  void FlushAsync(FlushCallback done, FlushReason reason = FlushReason::kExplicit) EXCLUDES(mu_) {
+    pipeline_.FlushAsync(std::move(done), reason);
+  }
 
   // db_write.cc
   Status SetMemTableThreshold(size_t bytes) EXCLUDES(mu_);
@@ -118,12 +126,24 @@ class DB::Impl final : private GroupCommitter {
   // Freezes the MemTable; answers once its flush is durable.
   void CommitFreeze(PendingWrite* freeze) override EXCLUDES(mu_);
   // Waits out stalls, freezes a full MemTable, releasing mu_ while it
-  // sleeps or creates the next log. force: freeze even if below the
-  // threshold. With would_wait given, never sleeps: sets *would_wait and
-  // returns instead.
-  Status MakeRoomForWrite(bool force, bool* would_wait = nullptr) REQUIRES(mu_, committer_);
-  // next_log_ prepared. Starts a new log and MemTable.
-  Status SwitchMemTable() REQUIRES(mu_, committer_);
+  // sleeps or creates the next log. forced: freeze even if below the
+  // threshold, for that reason (an explicit flush). With would_wait given,
+  // never sleeps: sets *would_wait and returns instead.
+  Status MakeRoomForWrite(std::optional<FlushReason> forced, bool* would_wait = nullptr)
+      REQUIRES(mu_, committer_);
+  // MakeRoomForWrite's loop; a stall it enters is left in *stall for
+  // MakeRoomForWrite to end, whichever way the loop returns.
+  struct Stall {
+    bool active = false;
+    std::chrono::steady_clock::time_point start;
+  };
+  Status WaitForRoom(std::optional<FlushReason> forced, bool* would_wait, Stall* stall)
+      REQUIRES(mu_, committer_);
+  // next_log_ prepared. Starts a new log and MemTable, freezing the old one
+  // for this reason.
+  Status SwitchMemTable(FlushReason reason) REQUIRES(mu_, committer_);
+  // fdatasync of a log, timed for the stats.
+  Status SyncLog(WalWriter* log);
   // Creates the next log file (and, under kAlways, syncs the directory)
   // with mu_ released, so readers never wait for that I/O. Leaves it in
   // next_log_ for SwitchMemTable.
@@ -149,6 +169,9 @@ class DB::Impl final : private GroupCommitter {
   // Writes mem to a new SSTable at `level`; on success *table is open and durable.
   Status WriteLevel0Table(const MemTable& mem, uint64_t number,
                           std::shared_ptr<TableHandle>* table);
+  // A flush's one log line.
+  static void LogFlush(std::string_view trigger, const MemTable& mem, const TableHandle& table,
+                       std::chrono::steady_clock::duration took);
   // Publishes a new ReadView from mem_, imm_, current_.
   void RebuildReadView() REQUIRES(mu_);
   // The manifest state to save: manifest_ with the current log counters
@@ -171,6 +194,10 @@ class DB::Impl final : private GroupCommitter {
   Env* const env_;
   const std::string dir_;
   std::unique_ptr<FileLock> dir_lock_;
+
+  // Counters for Stats: relaxed atomics and Histograms, written from any
+  // thread without a lock.
+  EngineCounters counters_;
 
   // Serializes manifest saves: a flush and a compaction each build their new
   // manifest from the state under it and install it before letting go, so
@@ -217,8 +244,12 @@ class DB::Impl final : private GroupCommitter {
   uint64_t next_log_file_number_ GUARDED_BY(committer_) = 0;
   // The log SwitchMemTable replaced, closed by RetireOldLog outside mu_.
   std::unique_ptr<WalWriter> retired_log_ GUARDED_BY(committer_);
-  // A broken log holding nothing.
+  // A broken log holding nothing, and what wal_bytes counted of it.
   uint64_t retired_log_number_to_remove_ GUARDED_BY(committer_) = 0;
+  uint64_t retired_log_bytes_to_remove_ GUARDED_BY(committer_) = 0;
+  // What wal_bytes counted of log_ (appends that succeeded).
+  uint64_t log_bytes_ GUARDED_BY(committer_) = 0;
+  WriteStallLog stall_log_ GUARDED_BY(committer_);
   // An append failed: never append to this log again.
   bool log_broken_ GUARDED_BY(committer_) = false;
   uint64_t last_sequence_ GUARDED_BY(committer_) = 0;
@@ -236,12 +267,6 @@ class DB::Impl final : private GroupCommitter {
   boost::asio::steady_timer retry_timer_;   // used on flush_strand_ only
   boost::asio::steady_timer sweep_timer_;   // used on compaction_strand_ only
   std::atomic<bool> shutting_down_{false};  // set by BeginShutdown or Close: compaction stops
-
-  // Counters for Stats; relaxed atomics, written from any thread.
-  std::atomic<uint64_t> flushes_{0}, flush_failures_{0}, write_stalls_{0}, write_slowdowns_{0};
-  std::atomic<uint64_t> bloom_negatives_{0}, bloom_false_positives_{0};
-  std::atomic<uint64_t> wal_bytes_{0}, sstable_bytes_{0};
-  std::atomic<uint64_t> compactions_{0}, compaction_bytes_read_{0}, compaction_bytes_written_{0};
 };
 
 }  // namespace lsmd

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <optional>
 #include <set>
 
@@ -73,9 +74,10 @@ Status DB::Impl::ReplayLogs(const std::vector<std::string>& log_names,
   auto mem = std::make_unique<MemTable>(budget);
   auto write_table = [&]() REQUIRES(mu_) -> Status {
     std::shared_ptr<TableHandle> table;
+    const auto start = std::chrono::steady_clock::now();
     Status s = WriteLevel0Table(*mem, manifest_.next_table_number++, &table);
     if (!s.ok()) return s;
-    spdlog::info("open: recovered {} log entries into {}", mem->entries(), table->name());
+    LogFlush("log replay at open", *mem, *table, std::chrono::steady_clock::now() - start);
     tables->push_back(std::move(table));
     mem = std::make_unique<MemTable>(budget);
     return Status::OK();
@@ -257,8 +259,10 @@ Status DB::Impl::Open() {
   log_ = std::make_unique<WalWriter>(std::move(*file), mem_log_number_);
   next.log_number = mem_log_number_;
   next.next_log_number = next_log_number_;
-  s = SaveManifest(env_, dir_, next);
+  uint64_t manifest_bytes = 0;
+  s = SaveManifest(env_, dir_, next, &manifest_bytes);
   if (!s.ok()) return s;
+  counters_.manifest_bytes.store(manifest_bytes, std::memory_order_relaxed);
   manifest_ = next;
   for (const std::string& name : logs) env_->RemoveFile(dir_ + "/" + name);
 
@@ -287,7 +291,7 @@ Status DB::Impl::Close() {
 
   Status s;
   if (log_) {
-    s = log_->Sync();  // under SyncMode::kNone too: a clean shutdown loses nothing
+    s = SyncLog(log_.get());  // under SyncMode::kNone too: a clean shutdown loses nothing
     Status c = log_->Close();
     if (s.ok()) s = c;
   }

@@ -2,6 +2,7 @@
 // -> frozen MemTables newest first -> Version::TablesForKey (L0 newest first,
 // then one table per level) -> SSTableReader::Get (Bloom filter, sparse
 // index, one segment read). The first put or tombstone found decides.
+#include "core/compaction.h"
 #include "core/db_impl.h"
 #include "core/filename.h"
 #include "core/merging_iterator.h"
@@ -22,9 +23,9 @@ Status DB::Impl::Get(std::string_view key, std::string* value) {
     Status s = table->reader().Get(key, &lookup);
     if (!s.ok()) return s;
     if (lookup.bloom_negative) {
-      bloom_negatives_.fetch_add(1, std::memory_order_relaxed);
+      counters_.bloom_negatives.fetch_add(1, std::memory_order_relaxed);
     } else if (lookup.state == LookupState::kAbsent && lookup.disk_reads > 0) {
-      bloom_false_positives_.fetch_add(1, std::memory_order_relaxed);
+      counters_.bloom_false_positives.fetch_add(1, std::memory_order_relaxed);
     }
     if (lookup.state == LookupState::kFound) {
       *value = std::move(lookup.value);
@@ -95,29 +96,24 @@ Result<SSTableLookupResult> DB::Impl::LookupInSSTable(std::string_view name, std
 DBStats DB::Impl::GetStats() {
   DBStats stats;
   std::shared_ptr<const ReadView> view;
+  uint64_t retired_table_bytes = 0;  // removed from the Version, still on disk
   {
     MutexLock lock(&mu_);
     view = view_;
     stats.memtable_threshold_bytes = memtable_threshold_;
     stats.frozen_memtables = imm_.size();
+    for (const auto& t : obsolete_tables_) retired_table_bytes += t->meta().size;
   }
   stats.memtable_bytes = view->mem->ApproximateBytes();
   stats.memtable_entries = view->mem->entries();
-  stats.flushes = flushes_.load(std::memory_order_relaxed);
-  stats.flush_failures = flush_failures_.load(std::memory_order_relaxed);
-  stats.write_stalls = write_stalls_.load(std::memory_order_relaxed);
-  stats.write_slowdowns = write_slowdowns_.load(std::memory_order_relaxed);
-  stats.bloom_negatives = bloom_negatives_.load(std::memory_order_relaxed);
-  stats.bloom_false_positives = bloom_false_positives_.load(std::memory_order_relaxed);
-  stats.wal_bytes_written = wal_bytes_.load(std::memory_order_relaxed);
-  stats.sstable_bytes_written = sstable_bytes_.load(std::memory_order_relaxed);
-  stats.compactions = compactions_.load(std::memory_order_relaxed);
-  stats.compaction_bytes_read = compaction_bytes_read_.load(std::memory_order_relaxed);
-  stats.compaction_bytes_written = compaction_bytes_written_.load(std::memory_order_relaxed);
+  counters_.Fill(&stats);
   const Version& version = *view->version;
+  stats.pending_compaction_bytes = EstimatePendingCompactionBytes(version, options_);
+  stats.live_data_bytes += retired_table_bytes;
   for (int n = 0; n < kNumLevels; ++n) {
     stats.levels.push_back(
         LevelInfo{n, static_cast<uint64_t>(version.NumFiles(n)), version.LevelBytes(n)});
+    stats.live_data_bytes += stats.levels.back().bytes;
     for (const auto& t : version.level(n)) {
       const FileMeta& m = t->meta();
       stats.tables.push_back(

@@ -32,6 +32,10 @@ namespace {
 // max(threshold, 64 KiB) plus one group before it is frozen.
 constexpr size_t kMemTableFloorBytes = 64 << 10;
 
+uint64_t Micros(std::chrono::steady_clock::duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
 }  // namespace
 
 Status DB::Impl::CommitGroup(std::span<PendingWrite* const> group, bool* would_wait) {
@@ -40,7 +44,7 @@ Status DB::Impl::CommitGroup(std::span<PendingWrite* const> group, bool* would_w
   MemTable* mem;
   {
     MutexLock lock(&mu_);
-    s = MakeRoomForWrite(/*force=*/false, would_wait);
+    s = MakeRoomForWrite(/*forced=*/std::nullopt, would_wait);
     mem = mem_.get();
   }
   RetireOldLog();
@@ -67,7 +71,7 @@ Status DB::Impl::CommitGroup(std::span<PendingWrite* const> group, bool* would_w
   batch->SetSequence(last_sequence_ + 1);
 
   s = log_->AddRecord(batch->Contents());
-  if (s.ok() && options_.sync == SyncMode::kAlways) s = log_->Sync();
+  if (s.ok() && options_.sync == SyncMode::kAlways) s = SyncLog(log_.get());
   if (!s.ok()) {
     // The record may be half written: appending after it would turn a torn
     // tail into corruption in the middle of the log. Start a new log first.
@@ -75,7 +79,9 @@ Status DB::Impl::CommitGroup(std::span<PendingWrite* const> group, bool* would_w
     spdlog::error("write-ahead log append failed, switching to a new log: {}", s.ToString());
     return s;
   }
-  wal_bytes_.fetch_add(log_->last_record_bytes(), std::memory_order_relaxed);
+  counters_.wal_bytes.fetch_add(log_->last_record_bytes(), std::memory_order_relaxed);
+  log_bytes_ += log_->last_record_bytes();
+  counters_.commit_group_writes.Observe(group.size());
   last_sequence_ += batch->count();
   return batch->Iterate([mem](uint64_t seq, ValueKind kind, std::string_view key,
                               std::string_view value) { mem->Add(seq, kind, key, value); });
@@ -96,7 +102,7 @@ void DB::Impl::CommitFreeze(PendingWrite* freeze) {
     }
     return;
   }
-  Status s = MakeRoomForWrite(/*force=*/true);
+  Status s = MakeRoomForWrite(freeze->flush_reason);
   if (s.ok() && !imm_.empty()) {
     imm_.back().ticket->waiters.push_back(std::move(freeze->flush_done));
     lock.Unlock();
@@ -112,9 +118,20 @@ void DB::Impl::CommitFreeze(PendingWrite* freeze) {
   }
 }
 
-Status DB::Impl::MakeRoomForWrite(bool force, bool* would_wait) {
-  bool allow_delay = !force;
-  bool counted_stall = false;
+Status DB::Impl::MakeRoomForWrite(std::optional<FlushReason> forced, bool* would_wait) {
+  Stall stall;
+  Status s = WaitForRoom(forced, would_wait, &stall);
+  if (stall.active) {
+    const auto now = std::chrono::steady_clock::now();
+    counters_.writes_stalled.store(false, std::memory_order_relaxed);
+    counters_.write_stall_micros.fetch_add(Micros(now - stall.start), std::memory_order_relaxed);
+    stall_log_.Ended(now, now - stall.start, s.ok() ? std::string() : s.ToString());
+  }
+  return s;
+}
+
+Status DB::Impl::WaitForRoom(std::optional<FlushReason> forced, bool* would_wait, Stall* stall) {
+  bool allow_delay = !forced;
   const auto deadline = std::chrono::steady_clock::now() + options_.write_stall_timeout;
   while (true) {
     const int l0_files = current_->NumFiles(0);
@@ -124,15 +141,18 @@ Status DB::Impl::MakeRoomForWrite(bool force, bool* would_wait) {
         return Status::OK();
       }
       // Give compaction a little room rather than hitting the hard stop later.
-      write_slowdowns_.fetch_add(1, std::memory_order_relaxed);
+      counters_.write_slowdowns.fetch_add(1, std::memory_order_relaxed);
+      const auto start = std::chrono::steady_clock::now();
       mu_.Unlock();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       mu_.Lock();
+      counters_.write_slowdown_micros.fetch_add(Micros(std::chrono::steady_clock::now() - start),
+                                                std::memory_order_relaxed);
       allow_delay = false;
       continue;
     }
     const bool must_switch =
-        force || log_broken_ ||
+        forced || log_broken_ ||
         MemTableFull(mem_->ApproximateBytes(), std::chrono::steady_clock::now());
     if (!must_switch) return Status::OK();
     const bool frozen_full = static_cast<int>(imm_.size()) >= options_.max_frozen_memtables;
@@ -147,11 +167,15 @@ Status DB::Impl::MakeRoomForWrite(bool force, bool* would_wait) {
       // Shutting down: background work is winding down, so waiting for it
       // would only delay the exit. The write is refused, not lost.
       if (closing_) return Status::Busy("engine is shutting down");
-      if (!counted_stall) {
-        counted_stall = true;
-        write_stalls_.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("write stall: {} frozen MemTables waiting, {} L0 files", imm_.size(),
-                     l0_files);
+      if (!stall->active) {
+        stall->active = true;
+        stall->start = std::chrono::steady_clock::now();
+        counters_.write_stalls.fetch_add(1, std::memory_order_relaxed);
+        counters_.writes_stalled.store(true, std::memory_order_relaxed);
+        stall_log_.Started(stall->start,
+                           std::to_string(imm_.size()) + " frozen MemTables waiting, " +
+                               std::to_string(l0_files) + " L0 files; writes wait for " +
+                               (frozen_full ? "a flush" : "compaction"));
         MaybeScheduleFlush();
         MaybeScheduleCompaction();
       }
@@ -167,7 +191,9 @@ Status DB::Impl::MakeRoomForWrite(bool force, bool* would_wait) {
       if (!s.ok()) return s;
       continue;  // mu_ was released: look at the state again
     }
-    return SwitchMemTable();
+    return SwitchMemTable(forced        ? *forced
+                          : log_broken_ ? FlushReason::kLogFailure
+                                        : FlushReason::kMemTableFull);
   }
 }
 
@@ -177,14 +203,23 @@ void DB::Impl::RetireOldLog() {
     // may still be unflushed at a clean Close, which syncs only the current
     // log: a clean shutdown must lose nothing to a later power cut. One sync
     // per MemTable switch, off mu_.
-    if (options_.sync == SyncMode::kNone) retired_log_->Sync();
+    if (options_.sync == SyncMode::kNone) SyncLog(retired_log_.get());
     retired_log_->Close();
     retired_log_.reset();
   }
   if (retired_log_number_to_remove_ != 0) {
     env_->RemoveFile(dir_ + "/" + LogFileName(retired_log_number_to_remove_));
+    counters_.wal_bytes_removed.fetch_add(retired_log_bytes_to_remove_, std::memory_order_relaxed);
     retired_log_number_to_remove_ = 0;
+    retired_log_bytes_to_remove_ = 0;
   }
+}
+
+Status DB::Impl::SyncLog(WalWriter* log) {
+  const auto start = std::chrono::steady_clock::now();
+  Status s = log->Sync();
+  counters_.wal_sync_micros.Observe(Micros(std::chrono::steady_clock::now() - start));
+  return s;
 }
 
 bool DB::Impl::MemTableFull(size_t bytes, std::chrono::steady_clock::time_point now) const {
@@ -214,7 +249,7 @@ Status DB::Impl::PrepareNextLog() {
   return s;
 }
 
-Status DB::Impl::SwitchMemTable() {
+Status DB::Impl::SwitchMemTable(FlushReason reason) {
   // Every record in the old log was already handed to the OS; it is closed
   // (and, if it holds nothing, removed) by RetireOldLog once mu_ is released.
   retired_log_ = std::move(log_);
@@ -223,10 +258,13 @@ Status DB::Impl::SwitchMemTable() {
     // Only a broken log gets here with an empty MemTable: it holds nothing
     // acknowledged, so it can go at once.
     retired_log_number_to_remove_ = mem_log_number_;
+    retired_log_bytes_to_remove_ = log_bytes_;
   } else {
-    imm_.push_back(FrozenMemTable{mem_, mem_log_number_, std::make_shared<FlushTicket>()});
+    imm_.push_back(
+        FrozenMemTable{mem_, mem_log_number_, log_bytes_, reason, std::make_shared<FlushTicket>()});
     mem_ = std::make_shared<MemTable>(memtable_threshold_);
   }
+  log_bytes_ = 0;
   log_broken_ = false;
   mem_log_number_ = next_log_file_number_;
   last_switch_ = std::chrono::steady_clock::now();

@@ -83,8 +83,11 @@ Status DecodeManifest(std::string_view data, ManifestState* state) {
   return Status::OK();
 }
 
-Status SaveManifest(Env* env, const std::string& dir, const ManifestState& state) {
-  return env->WriteFileAtomically(dir, kManifestFileName, EncodeManifest(state));
+Status SaveManifest(Env* env, const std::string& dir, const ManifestState& state, uint64_t* bytes) {
+  const std::string encoded = EncodeManifest(state);
+  Status s = env->WriteFileAtomically(dir, kManifestFileName, encoded);
+  if (s.ok() && bytes != nullptr) *bytes = encoded.size();
+  return s;
 }
 
 Status LoadManifest(Env* env, const std::string& dir, ManifestState* state, bool* exists) {

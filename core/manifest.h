@@ -52,8 +52,10 @@ std::string EncodeManifest(const ManifestState& state);
 // Corruption naming what is wrong if the bytes are not a valid manifest.
 Status DecodeManifest(std::string_view data, ManifestState* state);
 
-// Atomic replace of dir/MANIFEST.
-Status SaveManifest(Env* env, const std::string& dir, const ManifestState& state);
+// Atomic replace of dir/MANIFEST. On success *bytes (if given) is the new
+// file's size.
+Status SaveManifest(Env* env, const std::string& dir, const ManifestState& state,
+                    uint64_t* bytes = nullptr);
 // *exists is false (and state untouched) for a directory without a manifest.
 Status LoadManifest(Env* env, const std::string& dir, ManifestState* state, bool* exists);
 
