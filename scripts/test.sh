@@ -106,9 +106,10 @@ stage_cluster() {
 TSAN_TARGETS=(core_memtable_test core_db_test core_compaction_concurrency_test
               core_background_work_test core_commit_pipeline_test
               core_power_loss_env_test core_power_loss_test core_power_loss_cases_test
+              core_engine_metrics_test
               server_server_test server_protocol_errors_test server_stdio_test
               server_hostile_clients_test lsmd)
-TSAN_TESTS='^(core/(memtable_test|db_test|compaction_concurrency_test|background_work_test|commit_pipeline_test|power_loss_env_test|power_loss_test|power_loss_cases_test)|server/(server_test|protocol_errors_test|stdio_test|hostile_clients_test))/'
+TSAN_TESTS='^(core/(memtable_test|db_test|compaction_concurrency_test|background_work_test|commit_pipeline_test|power_loss_env_test|power_loss_test|power_loss_cases_test|engine_metrics_test)|server/(server_test|protocol_errors_test|stdio_test|hostile_clients_test))/'
 TSAN_EXCLUDE='SIGKILL|connect-request-disconnect'
 stage_tsan() {
   log "tsan: build the concurrent suites with ThreadSanitizer and run them"
